@@ -1,0 +1,5 @@
+import sys
+
+from akanda_slim import cli
+
+sys.exit(cli.main())
