@@ -1,0 +1,22 @@
+"""akanda-slim why: the chain of hard dependencies that keeps a package."""
+
+from akanda_slim import errors
+from akanda_slim import options
+from akanda_slim import report
+
+HELP = 'explain why a package is kept (or removed) under a policy'
+
+
+def add_arguments(parser):
+    parser.add_argument('package', help='installed package name')
+    options.add_target_options(parser)
+
+
+def run(args):
+    plan = options.read_and_decide(args)
+    text = report.why_text(plan, args.package)
+    if text is None:
+        raise errors.UsageError('%s is not installed in %s'
+                                % (args.package, args.root))
+    print(text)
+    return 0

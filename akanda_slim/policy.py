@@ -1,0 +1,291 @@
+"""Mark from roots, sweep the rest: decide what a target can lose.
+
+``decide(target, policy)`` is a pure function: a Target in, a Plan out.
+
+Policies:
+
+recommends
+    apt's own autoremove with Recommends and Suggests not important. Roots:
+    packages not marked automatic, Essential, Protected/Important, matches of
+    the target's ``APT::NeverAutoRemove`` and the newest installed kernel.
+    An OR-dependency keeps every installed alternative, as apt does, so the
+    removal set is exactly what apt would autoremove.
+appliance
+    For service VMs: manual marks do not protect. Roots: Essential,
+    Protected/Important, Priority required, the boot-critical defaults
+    (``BOOT_CRITICAL``) and the keep patterns. An OR-dependency is satisfied
+    by an alternative that is kept anyway; when none is, the first installed
+    alternative in the maintainer's order is kept. Every kept package's hard
+    dependencies hold, so apt accepts the result.
+
+Both take keep patterns and a remove list (shell globs on package names).
+A requested removal of a root, or of a package a kept package hard-depends
+on with no other installed alternative, is a PolicyError naming the chain.
+"""
+
+import collections
+import dataclasses
+import fnmatch
+import re
+
+from akanda_slim import errors
+from akanda_slim import plan as plan_mod
+from akanda_slim import relations
+from akanda_slim import target as target_mod
+from akanda_slim import universe as universe_mod
+
+RECOMMENDS = 'recommends'
+APPLIANCE = 'appliance'
+POLICIES = (RECOMMENDS, APPLIANCE)
+
+# What a service VM cannot boot or be reached without.
+BOOT_CRITICAL = (
+    'linux-image-*', 'init', 'systemd-sysv', 'systemd', 'udev',
+    'initramfs-tools', 'dracut', 'busybox', 'kmod',
+    'grub-pc', 'grub-efi-amd64', 'grub-efi-amd64-signed', 'shim-signed',
+    'ifupdown', 'isc-dhcp-client', 'dhcpcd-base', 'netplan.io',
+    'systemd-resolved', 'iproute2', 'openssh-server', 'cloud-init',
+    'sudo', 'ca-certificates',
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Policy:
+    """A policy name plus the user's keep and remove patterns."""
+
+    name: str = RECOMMENDS
+    keep: tuple = ()
+    remove: tuple = ()
+    boot_critical: bool = True
+
+    def __post_init__(self):
+        if self.name not in POLICIES:
+            raise errors.UsageError('unknown policy %r (choose from %s)'
+                                    % (self.name, ', '.join(POLICIES)))
+
+
+def _matching(keys, packages, pattern):
+    return [k for k in keys
+            if fnmatch.fnmatchcase(k, pattern)
+            or fnmatch.fnmatchcase(packages[k].name, pattern)]
+
+
+def _newest_kernel_packages(target):
+    """Packages of the newest installed versioned kernel (apt protects it)."""
+    images = [p for p in target.packages.values()
+              if re.match(r'^linux-image-\d', p.name)]
+    if not images:
+        return {}
+    newest = max(images, key=_VersionKey)
+    suffix = newest.name[len('linux-image-'):]
+    patterns = [re.compile('^(%s)-%s$' % (p, re.escape(suffix)))
+                for p in target.versioned_kernel_patterns or ['linux-.*']]
+    return {k: 'newest installed kernel %s' % suffix
+            for k, p in target.packages.items()
+            if any(rx.search(p.name) for rx in patterns)}
+
+
+class _VersionKey:
+    def __init__(self, package):
+        self.version = package.version
+
+    def __lt__(self, other):
+        return relations.compare_versions(self.version, other.version) < 0
+
+
+def _policy_roots(target, policy):
+    """key -> reason for the roots the policy itself defines."""
+    roots = {}
+    for key in sorted(target.packages):
+        package = target.packages[key]
+        if package.essential:
+            roots[key] = 'Essential: yes'
+        elif package.protected:
+            roots[key] = 'Protected: yes'
+        elif policy.name == APPLIANCE and package.priority == 'required':
+            roots[key] = 'Priority: required'
+        elif policy.name == RECOMMENDS and not package.auto:
+            roots[key] = 'manually installed'
+    if policy.name == RECOMMENDS:
+        never = [(p, re.compile(p)) for p in target.never_autoremove]
+        for key in sorted(target.packages):
+            for text, regex in never:
+                if key not in roots and regex.search(
+                        target.packages[key].name):
+                    roots[key] = 'APT::NeverAutoRemove %s' % text
+        for key, reason in _newest_kernel_packages(target).items():
+            roots.setdefault(key, reason)
+    elif policy.boot_critical:
+        for pattern in BOOT_CRITICAL:
+            for key in _matching(sorted(target.packages), target.packages,
+                                 pattern):
+                roots.setdefault(key, 'boot-critical (%s)' % pattern)
+    return roots
+
+
+class _Marker:
+    """Walks hard dependencies from the roots, recording who keeps whom."""
+
+    def __init__(self, target, universe, removed, first_alternative):
+        self.target = target
+        self.universe = universe
+        self.removed = removed
+        self.first_alternative = first_alternative
+        self.kept_by = {}
+        self.marked = set()
+
+    def run(self, roots):
+        """Mark ``roots`` and everything they need; returns the marked set."""
+        self.marked.update(roots)
+        queue = collections.deque(sorted(roots))
+        deferred = collections.deque()
+        while True:
+            while queue:
+                self._visit(queue.popleft(), queue, deferred)
+            # Settle one open OR-group with its first alternative, then
+            # propagate again: a later visit may satisfy the other groups.
+            while deferred:
+                parent, field, group, found = deferred.popleft()
+                if not any(k in self.marked for k in found):
+                    self._mark(found[0], parent, field, group, queue)
+                    break
+            if not queue:
+                return self.marked
+
+    def _visit(self, key, queue, deferred):
+        package = self.target.packages[key]
+        for field, group in package.hard_groups:
+            every = self.universe.group_satisfiers(group, package)
+            found = [k for k in every if k not in self.removed]
+            if every and not found:
+                raise errors.PolicyError(
+                    'cannot remove %s: %s needs it (%s)'
+                    % (', '.join(every), key,
+                       self.chain_text(key, field, group)))
+            if not found:
+                continue  # already broken in the target; the check reports it
+            if self.first_alternative and len(found) > 1:
+                if not any(k in self.marked for k in found):
+                    deferred.append((key, field, group, found))
+                continue
+            for dep in found:
+                self._mark(dep, key, field, group, queue)
+
+    def _mark(self, dep, parent, field, group, queue):
+        if dep not in self.marked:
+            self.marked.add(dep)
+            self.kept_by[dep] = (parent, field,
+                                 relations.format_group(group))
+            queue.append(dep)
+
+    def chain_text(self, key, field, group):
+        chain = [key]
+        while key in self.kept_by:
+            key = self.kept_by[key][0]
+            chain.append(key)
+        return ' -> '.join(reversed(chain)) + ' %s %s' % (
+            field, relations.format_group(group))
+
+
+def _reverse_index(target, universe):
+    """field kind -> key -> set of installed keys that relate to it."""
+    reverse = {kind: collections.defaultdict(set)
+               for kind in ('hard', 'Recommends', 'Suggests')}
+    for key, package in target.packages.items():
+        for field, group in package.groups(
+                'Pre-Depends', 'Depends', 'Recommends', 'Suggests'):
+            kind = 'hard' if field in target_mod.HARD_FIELDS else field
+            for dep in universe.group_satisfiers(group, package):
+                if dep != key:
+                    reverse[kind][dep].add(key)
+    return reverse
+
+
+def _reason(key, package, requested, reverse, kept, policy):
+    if key in requested:
+        return plan_mod.REQUESTED, 'requested removal (%s)' % requested[key]
+    for kind, code, words in (
+            ('Recommends', plan_mod.RECOMMENDED_ONLY, 'only recommended by'),
+            ('Suggests', plan_mod.SUGGESTED_ONLY, 'only suggested by')):
+        by = sorted(reverse[kind][key] & kept)
+        if by:
+            return code, '%s %s' % (words, ', '.join(by))
+    kept_dependers = sorted(reverse['hard'][key] & kept)
+    if kept_dependers:
+        return (plan_mod.ALTERNATIVE_KEPT,
+                'another kept alternative satisfies %s'
+                % ', '.join(kept_dependers))
+    needed_by = sorted(reverse['hard'][key])
+    if needed_by:
+        return (plan_mod.NEEDED_BY_REMOVED,
+                'needed only by packages removed too: %s'
+                % ', '.join(needed_by))
+    if policy.name == APPLIANCE and not package.auto:
+        return (plan_mod.UNNEEDED,
+                'nothing kept depends on it (installed by hand or by an '
+                'element, Priority: %s)' % package.priority)
+    return plan_mod.UNNEEDED, 'nothing installed depends on it'
+
+
+def decide(target, policy):
+    """Decide keep/remove for ``target`` under ``policy``; returns a Plan."""
+    keys = sorted(target.packages)
+    warnings = []
+    roots = _policy_roots(target, policy)
+
+    requested = {}
+    for pattern in policy.remove:
+        matched = _matching(keys, target.packages, pattern)
+        if not matched:
+            warnings.append('--remove %s matches no installed package'
+                            % pattern)
+        for key in matched:
+            requested.setdefault(key, '--remove %s' % pattern)
+    kept_by_user = {}
+    for pattern in policy.keep:
+        matched = _matching(keys, target.packages, pattern)
+        if not matched:
+            warnings.append('--keep %s matches no installed package'
+                            % pattern)
+        for key in matched:
+            kept_by_user.setdefault(key, '--keep %s' % pattern)
+
+    for key in sorted(requested):
+        if key in kept_by_user:
+            raise errors.PolicyError('%s is both kept (%s) and removed (%s)'
+                                     % (key, kept_by_user[key],
+                                        requested[key]))
+        reason = roots.get(key, '')
+        if reason.startswith(('Essential', 'Protected', 'Priority')):
+            raise errors.PolicyError('cannot remove %s: %s'
+                                     % (key, reason))
+        roots.pop(key, None)  # an explicit removal beats softer roots
+    for key, reason in kept_by_user.items():
+        roots.setdefault(key, reason)
+
+    universe = universe_mod.Universe(target.packages, target.architecture)
+    marker = _Marker(target, universe, set(requested),
+                     first_alternative=policy.name == APPLIANCE)
+    kept = marker.run(roots)
+
+    reverse = _reverse_index(target, universe)
+    removals = []
+    for key in keys:
+        if key in kept:
+            continue
+        package = target.packages[key]
+        code, reason = _reason(key, package, requested, reverse, kept,
+                               policy)
+        removals.append(plan_mod.Removal(
+            package=key, version=package.version,
+            installed_size_kib=package.installed_size_kib,
+            reason=reason, reason_code=code))
+    removals.sort(key=lambda r: (-r.installed_size_kib, r.package))
+    return plan_mod.Plan(
+        policy=policy.name, root=target.root, roots=roots,
+        keep=sorted(kept), remove=removals,
+        purge_config_files=sorted(target.config_files),
+        kept_by=marker.kept_by,
+        installed_size_kib={k: p.installed_size_kib
+                            for k, p in target.packages.items()},
+        warnings=warnings)
