@@ -1,14 +1,12 @@
 """akanda-slim plan: the dry run."""
 
 import json
-import logging
 import sys
 
 from akanda_slim import options
 from akanda_slim import report
 
 HELP = 'show what a policy would remove from a target, and why (dry run)'
-LOG = logging.getLogger(__name__)
 
 
 def add_arguments(parser):
@@ -20,7 +18,7 @@ def add_arguments(parser):
 def emit(plan, as_json, verification=None):
     """Print a plan (and verification) as JSON or as a table."""
     for warning in plan.warnings:
-        LOG.warning('warning: %s', warning)
+        print('akanda-slim: warning: %s' % warning, file=sys.stderr)
     if as_json:
         data = plan.to_dict()
         if verification is not None:

@@ -1,0 +1,83 @@
+import io
+import json
+
+import fixtures
+
+from akanda_slim import cli
+from tests.unit import base
+
+S = base.stanza
+
+
+class CliTest(base.RootTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.root = self.make_root(
+            S('dpkg', Priority='required', Essential='yes'),
+            S('app', Recommends='docs', Depends='lib'),
+            S('lib', Installed_Size='100'), S('docs', Installed_Size='2048'),
+            auto=['lib', 'docs'])
+
+    def main(self, *argv):
+        out = self.useFixture(fixtures.MonkeyPatch('sys.stdout',
+                                                   io.StringIO())).new_value
+        err = self.useFixture(fixtures.MonkeyPatch('sys.stderr',
+                                                   io.StringIO())).new_value
+        code = cli.main(list(argv))
+        return code, out.getvalue(), err.getvalue()
+
+    def test_plan_table(self):
+        code, out, _err = self.main('plan', '--root', self.root)
+        self.assertEqual(0, code)
+        self.assertIn('docs', out)
+        self.assertIn('only recommended by app', out)
+        self.assertIn('remove:', out)
+
+    def test_plan_json_schema(self):
+        code, out, _err = self.main('plan', '--root', self.root, '--json')
+        data = json.loads(out)
+        self.assertEqual(0, code)
+        self.assertEqual('akanda-slim', data['tool'])
+        self.assertEqual('recommends', data['policy'])
+        self.assertEqual([{'package': 'docs', 'version': '1.0',
+                           'installed_size_kib': 2048,
+                           'reason': 'only recommended by app',
+                           'reason_code': 'recommended-only'}],
+                         data['remove'])
+        self.assertEqual(['app', 'dpkg', 'lib'], data['keep'])
+        self.assertEqual({'packages': 1, 'installed_size_kib': 2048},
+                         data['totals']['remove'])
+        self.assertIn('version', data)
+        self.assertIn('roots', data)
+
+    def test_why(self):
+        code, out, _err = self.main('why', 'lib', '--root', self.root)
+        self.assertEqual(0, code)
+        self.assertEqual('app  (root: manually installed)\n'
+                         '  lib  (app Depends: lib)\n', out)
+        code, out, _err = self.main('why', 'docs', '--root', self.root)
+        self.assertIn('docs is removed by policy recommends', out)
+
+    def test_user_errors_are_one_line_without_traceback(self):
+        for argv in (('plan', '--root', '/nonexistent'),
+                     ('why', 'nope', '--root', self.root),
+                     ('plan', '--root', self.root, '--remove', 'lib')):
+            code, out, err = self.main(*argv)
+            self.assertNotEqual(0, code)
+            self.assertEqual(1, len(err.strip().splitlines()), err)
+            self.assertIn('akanda-slim: error:', err)
+            self.assertNotIn('Traceback', err)
+
+    def test_malformed_status_is_an_error(self):
+        root = self.make_root(raw='Package: x\nStatus: install ok installed'
+                                  '\nVersion: 1\nDepends: a (>>)\n')
+        code, _out, err = self.main('plan', '--root', root)
+        self.assertEqual(2, code)
+        self.assertIn('malformed Depends', err)
+
+    def test_warning_for_pattern_matching_nothing(self):
+        code, _out, err = self.main('plan', '--root', self.root,
+                                    '--keep', 'nothing-*')
+        self.assertEqual(0, code)
+        self.assertIn('--keep nothing-* matches no installed package', err)

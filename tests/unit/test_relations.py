@@ -1,0 +1,56 @@
+from akanda_slim import errors
+from akanda_slim import relations
+import testtools
+
+
+class ParseFieldTest(testtools.TestCase):
+
+    def test_alternatives_versions_and_qualifiers(self):
+        groups = relations.parse_field(
+            'libc6 (>= 2.36), python3:any | python3-minimal (<< 3.14~),'
+            ' perl:native', 'Depends', 'p')
+        self.assertEqual(3, len(groups))
+        self.assertEqual(relations.Relation('libc6', None, '>=', '2.36'),
+                         groups[0][0])
+        self.assertEqual('any', groups[1][0].archqual)
+        self.assertEqual(('<<', '3.14~'), groups[1][1][2:])
+        self.assertEqual('native', groups[2][0].archqual)
+
+    def test_malformed_relation_is_an_error(self):
+        for text in ('libc6 (>= )', 'lib c6', 'libc6 (=> 2', 'Libc6,,x'):
+            self.assertRaises(errors.StatusError, relations.parse_field,
+                              text, 'Depends', 'p')
+
+    def test_error_names_package_and_field(self):
+        exc = self.assertRaises(errors.StatusError, relations.parse_field,
+                                'a (~ 1)', 'Recommends', 'mypkg')
+        self.assertIn('mypkg', str(exc))
+        self.assertIn('Recommends', str(exc))
+
+    def test_provides_only_equal_versions(self):
+        provided = relations.parse_provides('mail-transport-agent, '
+                                            'libfoo-abi (= 3)', 'p')
+        self.assertEqual([None, '3'], [p.version for p in provided])
+        self.assertRaises(errors.StatusError, relations.parse_provides,
+                          'foo (>= 1)', 'p')
+        self.assertRaises(errors.StatusError, relations.parse_provides,
+                          'foo | bar', 'p')
+
+
+class VersionTest(testtools.TestCase):
+
+    def test_operators(self):
+        sat = relations.version_satisfies
+        self.assertTrue(sat('1.0', None, None))
+        self.assertTrue(sat('1:0.9', '>=', '2.0'))  # epoch wins
+        self.assertTrue(sat('1.0~rc1', '<<', '1.0'))  # tilde sorts first
+        self.assertFalse(sat('1.0', '>>', '1.0'))
+        self.assertTrue(sat('1.0', '=', '1.0'))
+        self.assertTrue(sat('1.0-1', '<=', '1.0-2'))
+        self.assertFalse(sat('1.0-3', '<<', '1.0-2'))
+        self.assertTrue(sat('2', '>', '1'))  # obsolete > means >=
+        self.assertFalse(sat(None, '=', '1'))
+
+    def test_format_group(self):
+        group = relations.parse_field('a:any (>= 1) | b', 'Depends', 'p')[0]
+        self.assertEqual('a:any (>= 1) | b', relations.format_group(group))
