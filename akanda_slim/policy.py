@@ -29,6 +29,7 @@ import fnmatch
 import re
 
 from akanda_slim import errors
+from akanda_slim import gcpause
 from akanda_slim import plan as plan_mod
 from akanda_slim import relations
 from akanda_slim import target as target_mod
@@ -65,9 +66,13 @@ class Policy:
 
 
 def _matching(keys, packages, pattern):
+    """Keys whose key or package name matches the shell glob ``pattern``."""
+    if not any(c in pattern for c in '*?['):
+        return [k for k in (pattern,) if k in packages] or [
+            k for k in keys if packages[k].name == pattern]
+    regex = re.compile(fnmatch.translate(pattern))
     return [k for k in keys
-            if fnmatch.fnmatchcase(k, pattern)
-            or fnmatch.fnmatchcase(packages[k].name, pattern)]
+            if regex.match(k) or regex.match(packages[k].name)]
 
 
 def _newest_kernel_packages(target):
@@ -187,13 +192,19 @@ class _Marker:
             field, relations.format_group(group))
 
 
-def _reverse_index(target, universe):
-    """field kind -> key -> set of installed keys that relate to it."""
+def _reverse_index(target, universe, kept):
+    """field kind -> key -> set of installed keys that relate to it.
+
+    Recommends and Suggests are only followed from kept packages: those are
+    the only ones a removal reason names.
+    """
     reverse = {kind: collections.defaultdict(set)
                for kind in ('hard', 'Recommends', 'Suggests')}
     for key, package in target.packages.items():
-        for field, group in package.groups(
-                'Pre-Depends', 'Depends', 'Recommends', 'Suggests'):
+        fields = target_mod.HARD_FIELDS
+        if key in kept:
+            fields += ('Recommends', 'Suggests')
+        for field, group in package.groups(*fields):
             kind = 'hard' if field in target_mod.HARD_FIELDS else field
             for dep in universe.group_satisfiers(group, package):
                 if dep != key:
@@ -207,7 +218,7 @@ def _reason(key, package, requested, reverse, kept, policy):
     for kind, code, words in (
             ('Recommends', plan_mod.RECOMMENDED_ONLY, 'only recommended by'),
             ('Suggests', plan_mod.SUGGESTED_ONLY, 'only suggested by')):
-        by = sorted(reverse[kind][key] & kept)
+        by = sorted(reverse[kind][key])
         if by:
             return code, '%s %s' % (words, ', '.join(by))
     kept_dependers = sorted(reverse['hard'][key] & kept)
@@ -227,6 +238,7 @@ def _reason(key, package, requested, reverse, kept, policy):
     return plan_mod.UNNEEDED, 'nothing installed depends on it'
 
 
+@gcpause.while_paused
 def decide(target, policy):
     """Decide keep/remove for ``target`` under ``policy``; returns a Plan."""
     keys = sorted(target.packages)
@@ -268,7 +280,7 @@ def decide(target, policy):
                      first_alternative=policy.name == APPLIANCE)
     kept = marker.run(roots)
 
-    reverse = _reverse_index(target, universe)
+    reverse = _reverse_index(target, universe, kept)
     removals = []
     for key in keys:
         if key in kept:

@@ -13,6 +13,7 @@ from debian import deb822
 
 from akanda_slim import aptconf
 from akanda_slim import errors
+from akanda_slim import gcpause
 from akanda_slim import relations
 
 LOG = logging.getLogger(__name__)
@@ -88,8 +89,8 @@ def _yes(stanza, field):
     return stanza.get(field, '').strip().lower() == 'yes'
 
 
-def parse_stanza(stanza, where, auto_names=frozenset()):
-    """Build a Package from one dpkg status stanza."""
+def parse_stanza(stanza, where):
+    """Build a Package from one dpkg status stanza (a dict of fields)."""
     name = _required(stanza, 'Package', where)
     where = '%s: package %s' % (where, name)
     status_words = _required(stanza, 'Status', where).split()
@@ -111,8 +112,7 @@ def parse_stanza(stanza, where, auto_names=frozenset()):
         section=stanza.get('Section', '').strip(),
         multi_arch=stanza.get('Multi-Arch', 'no').strip().lower(),
         essential=_yes(stanza, 'Essential'),
-        protected=_yes(stanza, 'Protected') or _yes(stanza, 'Important'),
-        auto=name in auto_names)
+        protected=_yes(stanza, 'Protected') or _yes(stanza, 'Important'))
     if state == INSTALLED and not package.version:
         raise errors.StatusError('%s: installed without Version' % where)
     for field in HARD_FIELDS + ('Recommends', 'Suggests'):
@@ -125,46 +125,39 @@ def parse_stanza(stanza, where, auto_names=frozenset()):
     return package
 
 
-def read_auto_names(path, architecture):
-    """Names apt marked as automatically installed in extended_states."""
+def read_auto_marks(path):
+    """(name, architecture) pairs apt marked automatic in extended_states."""
     auto = set()
     if not os.path.exists(path):
         return auto
     with open(path, encoding='utf-8', errors='replace') as states:
-        for stanza in deb822.Deb822.iter_paragraphs(states):
-            name = stanza.get('Package', '').strip()
-            arch = stanza.get('Architecture', architecture).strip()
-            if (name and stanza.get('Auto-Installed', '0').strip() == '1'
-                    and arch in (architecture, 'all')):
-                auto.add(name)
+        for stanza in deb822.Deb822.iter_paragraphs(states,
+                                                    use_apt_pkg=False):
+            if stanza.get('Auto-Installed', '0').strip() == '1':
+                auto.add((stanza.get('Package', '').strip(),
+                          stanza.get('Architecture', '').strip()))
     return auto
 
 
-def native_architecture(stream):
-    """The architecture of the target's own dpkg package, its native one."""
-    fields = ['Package', 'Architecture']
-    for stanza in deb822.Deb822.iter_paragraphs(stream, use_apt_pkg=False,
-                                                fields=fields):
-        if stanza.get('Package') == 'dpkg' and stanza.get('Architecture'):
-            return stanza['Architecture'].strip()
-    return 'amd64'
+def parse_status(stream, where, auto_marks=frozenset()):
+    """Parse a dpkg status stream: (architecture, installed, config_files).
 
-
-def parse_status(stream, where, architecture='amd64',
-                 auto_names=frozenset()):
-    """Parse a dpkg status stream: (installed, config_files) dicts.
-
+    The native architecture is the one of the target's own dpkg package.
     Refuses packages in an unfinished state and duplicate stanzas.
     Foreign-architecture packages are keyed ``name:arch``.
     """
+    packages = [
+        parse_stanza(dict(stanza), '%s: stanza %d' % (where, index))
+        for index, stanza in enumerate(
+            deb822.Deb822.iter_paragraphs(stream, use_apt_pkg=False), 1)]
+    architecture = next((p.architecture for p in packages
+                         if p.name == 'dpkg'), 'amd64')
     installed, config_files, seen = {}, {}, set()
-    for index, stanza in enumerate(
-            deb822.Deb822.iter_paragraphs(stream, use_apt_pkg=False), 1):
-        package = parse_stanza(stanza, '%s: stanza %d' % (where, index),
-                               auto_names)
+    for package in packages:
         key = package.name
-        if package.architecture not in (architecture, 'all'):
-            key = '%s:%s' % (package.name, package.architecture)
+        arch = package.architecture
+        if arch not in (architecture, 'all'):
+            key = '%s:%s' % (package.name, arch)
         if key in seen:
             raise errors.StatusError('%s: duplicate stanza for %s'
                                      % (where, key))
@@ -173,13 +166,17 @@ def parse_status(stream, where, architecture='amd64',
             raise errors.UnsafeStateError(
                 'package %s is %s: finish or fix the interrupted dpkg run '
                 '(dpkg --configure -a) first' % (key, package.status))
+        # apt records arch:all packages under the native architecture.
+        package.auto = (package.name, architecture if arch == 'all'
+                        else arch) in auto_marks
         if package.status == INSTALLED:
             installed[key] = package
         elif package.status == CONFIG_FILES:
             config_files[key] = package
-    return installed, config_files
+    return architecture, installed, config_files
 
 
+@gcpause.while_paused
 def read_target(root):
     """Read the dpkg/apt state of ``root``; raises TargetError/StatusError."""
     if not os.path.isdir(root):
@@ -189,13 +186,11 @@ def read_target(root):
         raise errors.TargetError('%s has no dpkg database (%s missing)'
                                  % (root, STATUS_FILE))
     try:
+        auto_marks = read_auto_marks(
+            os.path.join(root, EXTENDED_STATES_FILE))
         with open(status_path, encoding='utf-8') as stream:
-            architecture = native_architecture(stream)
-            stream.seek(0)
-            auto_names = read_auto_names(
-                os.path.join(root, EXTENDED_STATES_FILE), architecture)
-            installed, config_files = parse_status(
-                stream, status_path, architecture, auto_names)
+            architecture, installed, config_files = parse_status(
+                stream, status_path, auto_marks)
     except (OSError, UnicodeDecodeError) as exc:
         raise errors.StatusError('cannot read %s: %s' % (status_path, exc))
     LOG.debug('%s: %d installed, %d config-files', root, len(installed),

@@ -32,9 +32,10 @@ class RootTestCase(testtools.TestCase):
             status.write(raw if raw is not None else '\n'.join(stanzas))
         with open(os.path.join(root, target.EXTENDED_STATES_FILE),
                   'w') as states:
-            for name in auto:
-                states.write('Package: %s\nArchitecture: amd64\n'
-                             'Auto-Installed: 1\n\n' % name)
+            for key in auto:  # name or name:arch
+                name, _sep, arch = key.partition(':')
+                states.write('Package: %s\nArchitecture: %s\n'
+                             'Auto-Installed: 1\n\n' % (name, arch or 'amd64'))
         for name, text in (apt_conf or {}).items():
             with open(os.path.join(root, 'etc/apt/apt.conf.d', name),
                       'w') as conf:

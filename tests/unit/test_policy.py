@@ -89,7 +89,8 @@ class RecommendsPolicyTest(base.RootTestCase):
             S('tool', Architecture='i386', Multi_Arch='foreign'),
             S('natlib', Architecture='i386'), S('natlib'),
             S('only', Architecture='i386'), S('other', Architecture='i386'),
-            auto=['py', 'tool', 'natlib', 'only', 'other'])
+            auto=['py:i386', 'tool:i386', 'natlib', 'natlib:i386',
+                  'only:i386', 'other:i386'])
         # natlib:native wants the amd64 one; the i386 twin is not needed.
         self.assertEqual(['natlib:i386', 'other:i386'],
                          sorted(result.remove_names))
@@ -98,7 +99,8 @@ class RecommendsPolicyTest(base.RootTestCase):
     def test_arch_all_depender_uses_native_architecture(self):
         result = self.decide(S('dpkg'), S('doc', Architecture='all',
                                           Depends='lib'),
-                             S('lib', Architecture='i386'), auto=['lib'])
+                             S('lib', Architecture='i386'),
+                             auto=['lib:i386'])
         self.assertEqual(['lib:i386'], result.remove_names)
 
     def test_config_files_are_purge_candidates(self):

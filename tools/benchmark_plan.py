@@ -1,0 +1,121 @@
+"""Benchmark: how long a plan takes, by number of installed packages.
+
+Targets (issue 2): under 0.3 s for 3,000 installed packages, under 10 s for
+the whole archive, growth close to linear. Not a test: it prints figures.
+
+    python tools/benchmark_plan.py [--packages FILE] [--repeat N]
+
+Roots measured: this machine's own dpkg database, then synthetic roots made
+from a Debian Packages index (by default the host's main index, read through
+apt) with every package of it, or its first N, marked installed.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+from debian import deb822
+
+from akanda_slim import policy
+from akanda_slim import target
+
+FIELDS = ('Package', 'Version', 'Architecture', 'Multi-Arch', 'Priority',
+          'Section', 'Essential', 'Protected', 'Important', 'Installed-Size',
+          'Pre-Depends', 'Depends', 'Recommends', 'Suggests', 'Provides')
+
+
+def host_packages_index():
+    """Text of the host's biggest Packages index, through apt."""
+    names = subprocess.run(
+        ['apt-get', 'indextargets', '--format', '$(FILENAME)',
+         'Identifier: Packages'], check=True, text=True,
+        stdout=subprocess.PIPE).stdout.split()
+    if not names:
+        sys.exit('no Packages index on this host: run apt-get update')
+    biggest = max(names, key=lambda n: os.path.getsize(
+        n if os.path.exists(n) else _existing(n)))
+    return subprocess.run(['/usr/lib/apt/apt-helper', 'cat-file',
+                           _existing(biggest)], check=True,
+                          stdout=subprocess.PIPE).stdout.decode()
+
+
+def _existing(name):
+    for suffix in ('', '.lz4', '.gz', '.xz', '.zst'):
+        if os.path.exists(name + suffix):
+            return name + suffix
+    return name
+
+
+def status_stanzas(index_text):
+    """Status stanzas (unique by name and architecture) from an index."""
+    seen = set()
+    for stanza in deb822.Packages.iter_paragraphs(index_text.splitlines(),
+                                                  use_apt_pkg=False):
+        key = (stanza['Package'], stanza.get('Architecture'))
+        if key in seen:
+            continue
+        seen.add(key)
+        lines = ['Package: %s' % stanza['Package'],
+                 'Status: install ok installed']
+        lines += ['%s: %s' % (f, stanza[f]) for f in FIELDS[1:]
+                  if f in stanza]
+        yield '\n'.join(lines) + '\n'
+
+
+def make_root(stanzas):
+    root = tempfile.mkdtemp(prefix='akanda-slim-bench-')
+    os.makedirs(os.path.join(root, 'var/lib/dpkg'))
+    with open(os.path.join(root, target.STATUS_FILE), 'w') as status:
+        status.write('\n'.join(stanzas))
+    return root
+
+
+def measure(root, repeat):
+    """Best-of-N seconds for read + decide, per policy."""
+    timings = {}
+    for name in policy.POLICIES:
+        best = None
+        for _ in range(repeat):
+            started = time.perf_counter()
+            plan = policy.decide(target.read_target(root),
+                                 policy.Policy(name))
+            elapsed = time.perf_counter() - started
+            best = elapsed if best is None else min(best, elapsed)
+        timings[name] = (best, plan.totals['installed']['packages'])
+    return timings
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--packages', help='a Packages index file (text)')
+    parser.add_argument('--repeat', type=int, default=3)
+    args = parser.parse_args()
+    if args.packages:
+        with open(args.packages) as index:
+            text = index.read()
+    else:
+        text = host_packages_index()
+    stanzas = list(status_stanzas(text))
+    rows = [('this machine (/)', measure('/', args.repeat))]
+    for count in (3000, 10000, 30000, len(stanzas)):
+        if count > len(stanzas):
+            continue
+        root = make_root(stanzas[:count])
+        try:
+            rows.append(('synthetic %d' % count, measure(root, args.repeat)))
+        finally:
+            subprocess.run(['rm', '-rf', root])
+    print('%-20s %9s %12s %12s %14s' % (
+        'root', 'packages', 'recommends', 'appliance', 'us/package'))
+    for label, timings in rows:
+        seconds, count = timings[policy.RECOMMENDS]
+        print('%-20s %9d %11.3fs %11.3fs %14.1f' % (
+            label, count, seconds, timings[policy.APPLIANCE][0],
+            seconds / count * 1e6))
+
+
+if __name__ == '__main__':
+    main()
