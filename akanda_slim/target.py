@@ -193,8 +193,8 @@ def read_target(root):
                 stream, status_path, auto_marks)
     except (OSError, UnicodeDecodeError) as exc:
         raise errors.StatusError('cannot read %s: %s' % (status_path, exc))
-    LOG.debug('%s: %d installed, %d config-files', root, len(installed),
-              len(config_files))
+    LOG.info('%s: %d installed packages, %d with configuration left', root,
+             len(installed), len(config_files))
     return Target(root=root, architecture=architecture, packages=installed,
                   config_files=config_files,
                   apt_config=aptconf.read_config(root))
