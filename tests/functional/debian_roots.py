@@ -12,6 +12,8 @@ import shutil
 import subprocess
 import tempfile
 
+from akanda_slim import mirrors
+
 
 RELEASE = os.environ.get('DIB_RELEASE', 'trixie')
 OPT_NO_RECOMMENDS = [
@@ -50,11 +52,8 @@ def _workdir():
 def base_root():
     """A minbase root of RELEASE, bootstrapped once per process."""
     root = os.path.join(_workdir(), 'base')
-    mirror = os.environ.get('DIB_DISTRIBUTION_MIRROR')
-    if not mirror:
-        from akanda_slim import mirrors
-        mirror = mirrors.debian_mirror()
-    run(['debootstrap', '--variant=minbase', RELEASE, root, mirror])
+    run(['debootstrap', '--variant=minbase', RELEASE, root,
+         mirrors.debian_mirror()])
     return root
 
 
