@@ -35,3 +35,11 @@ class ApplyError(SlimError):
 
 class VerificationError(SlimError):
     """The target is inconsistent after (or before) a removal."""
+
+
+class BudgetError(SlimError):
+    """The built image tree is larger than its size budget."""
+
+
+class BuildError(SlimError):
+    """diskimage-builder failed to build the image."""

@@ -1,0 +1,148 @@
+"""Build the appliance image with diskimage-builder, slim or baseline.
+
+Picks the elements (``debian akanda-appliance`` plus ``slim`` unless a
+baseline is asked for, plus ``vm`` where device-mapper works, else
+``baremetal`` for a filesystem image with its kernel and initrd beside it),
+sets the release and the mirrors, runs ``disk-image-create`` from the Python
+environment akanda_slim runs in and says where the outputs are.
+"""
+
+import dataclasses
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import time
+
+from akanda_slim import errors
+from akanda_slim import mirrors
+
+LOG = logging.getLogger(__name__)
+
+DEFAULT_RELEASE = 'trixie'
+BASE_ELEMENTS = ('debian', 'akanda-appliance')
+OUR_ELEMENTS = ('akanda-appliance', 'slim')
+
+
+def elements_dir_candidates():
+    """Where our elements live: the source tree, then installed data."""
+    source = os.path.join(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))), 'elements')
+    candidates = [source]
+    for prefix in (sys.prefix, sysconfig.get_paths()['data'], '/usr/local',
+                   '/usr'):
+        path = os.path.join(prefix, 'share', 'akanda-slim', 'elements')
+        if path not in candidates:
+            candidates.append(path)
+    return candidates
+
+
+def find_elements_dir(candidates=None):
+    """The first directory holding all of our elements."""
+    candidates = candidates or elements_dir_candidates()
+    for path in candidates:
+        if all(os.path.isdir(os.path.join(path, e)) for e in OUR_ELEMENTS):
+            return path
+    raise errors.UsageError('akanda-slim elements not found in %s'
+                            % ', '.join(candidates))
+
+
+def device_mapper_works():
+    """True when kpartx can map partitions (DIB's ``vm`` element)."""
+    if not os.path.exists('/dev/mapper/control'):
+        return False
+    if not (shutil.which('kpartx') and shutil.which('dmsetup')):
+        return False
+    return subprocess.run(['dmsetup', 'version'], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL).returncode == 0
+
+
+def image_elements(baseline=False, whole_disk=False):
+    """The element list for a build."""
+    elements = list(BASE_ELEMENTS)
+    elements.append('vm' if whole_disk else 'baremetal')
+    if not baseline:
+        elements.append('slim')
+    return elements
+
+
+def dib_environment(release, environ=None, elements_dir=None):
+    """The environment for disk-image-create: release, mirrors, paths."""
+    environ = dict(os.environ if environ is None else environ)
+    environ['DIB_RELEASE'] = release
+    environ['DIB_DISTRIBUTION_MIRROR'] = mirrors.debian_mirror(
+        environ=environ)
+    environ['DIB_DEBIAN_SECURITY_MIRROR'] = mirrors.security_mirror(
+        environ=environ)
+    paths = [elements_dir or find_elements_dir()]
+    if environ.get('ELEMENTS_PATH'):
+        paths.append(environ['ELEMENTS_PATH'])
+    environ['ELEMENTS_PATH'] = ':'.join(paths)
+    return environ
+
+
+def disk_image_create():
+    """disk-image-create of the Python environment we run in."""
+    beside = os.path.join(os.path.dirname(sys.executable),
+                          'disk-image-create')
+    found = beside if os.path.exists(beside) else shutil.which(
+        'disk-image-create')
+    if not found:
+        raise errors.UsageError('disk-image-create not found: install '
+                                'diskimage-builder')
+    return found
+
+
+@dataclasses.dataclass
+class BuildResult:
+    """Where a build put its outputs, and how long it took."""
+
+    name: str
+    elements: list
+    image: str
+    kernel: str
+    initrd: str
+    report_json: str
+    report_txt: str
+    seconds: float
+    log: str = ''
+
+    def existing(self):
+        """(label, path) of the outputs that exist."""
+        return [(label, path) for label, path in (
+            ('image', self.image), ('kernel', self.kernel),
+            ('initrd', self.initrd), ('report', self.report_json),
+            ('report', self.report_txt), ('log', self.log))
+            if path and os.path.exists(path)]
+
+
+def build(output_dir, name, elements, release=DEFAULT_RELEASE,
+          extra_args=(), image_type='qcow2', log_path=None, environ=None):
+    """Run disk-image-create; returns a BuildResult or raises BuildError."""
+    os.makedirs(output_dir, exist_ok=True)
+    prefix = os.path.join(os.path.abspath(output_dir), name)
+    environment = dib_environment(release, environ)
+    command = [disk_image_create(), '-t', image_type, '-o', prefix]
+    command += list(extra_args) + list(elements)
+    LOG.info('building %s: %s', name, ' '.join(elements))
+    started = time.monotonic()
+    if log_path:
+        with open(log_path, 'w') as log:
+            result = subprocess.run(command, env=environment, stdout=log,
+                                    stderr=subprocess.STDOUT)
+    else:
+        result = subprocess.run(command, env=environment)
+    seconds = time.monotonic() - started
+    if result.returncode != 0:
+        raise errors.BuildError(
+            'disk-image-create failed (exit %d)%s'
+            % (result.returncode, ', see %s' % log_path if log_path else ''))
+    LOG.info('built %s in %.0f s', name, seconds)
+    return BuildResult(
+        name=name, elements=list(elements),
+        image='%s.%s' % (prefix, image_type), kernel=prefix + '.vmlinuz',
+        initrd=prefix + '.initrd', report_json=prefix + '.slim.json',
+        report_txt=prefix + '.slim.txt', seconds=seconds,
+        log=log_path or '')

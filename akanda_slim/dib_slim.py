@@ -1,0 +1,228 @@
+"""The slim element's helpers, run by its post-root.d hooks on the host.
+
+``options ROOT`` prints the ``akanda-slim plan/apply`` options for the image
+(one word a line): the policy, the keep patterns (what the appliance elements
+declared in package-installs, the kernel, the boot-critical set) and the
+remove patterns (the generic kernel when the cloud one serves, the user's).
+``prune ROOT`` deletes files an image never needs and prints what it freed
+as JSON. Settings come from the DIB_SLIM_* variables (see the element's
+README.rst).
+"""
+
+import fnmatch
+import glob
+import json
+import logging
+import os
+import re
+import shutil
+import sys
+
+from akanda_slim import dib_entry
+from akanda_slim import errors
+from akanda_slim import policy as policy_mod
+from akanda_slim import target as target_mod
+
+LOG = logging.getLogger(__name__)
+
+PACKAGE_INSTALLS_JSON = 'tmp/package-installs.json'
+DPKG_CONF_DIR = 'etc/dpkg/dpkg.cfg.d'
+
+# Kept whatever the policy: booting, reaching and configuring the VM.
+BOOT_KEEP = ('init', 'systemd-sysv', 'initramfs-tools', 'ifupdown',
+             'isc-dhcp-client', 'netplan.io', 'openssh-server', 'cloud-init')
+VM_KEEP = ('grub-pc', 'grub-pc-bin', 'grub2-common', 'grub-efi-amd64*',
+           'shim-signed', 'cloud-initramfs-growroot', 'cloud-guest-utils')
+GENERIC_KERNEL = r'^linux-image-(\S+-)?%s$'
+
+LOG_FILES = ('var/log/apt', 'var/log/dpkg.log', 'var/log/alternatives.log',
+             'var/log/bootstrap.log', 'var/log/journal')
+APT_STATE = ('var/lib/apt/lists', 'var/cache/apt')
+
+
+def declared_packages(root):
+    """element -> sorted package names it asked package-installs for."""
+    path = os.path.join(root, PACKAGE_INSTALLS_JSON)
+    if not os.path.exists(path):
+        return {}
+    try:
+        with open(path) as data:
+            phases = json.load(data)
+    except ValueError as exc:
+        raise errors.UsageError('%s: %s' % (path, exc))
+    declared = {}
+    for lists in phases.values():
+        build_only = {name for name, _ in lists.get('uninstall', ())}
+        for name, element in lists.get('install', ()):
+            if name not in build_only:
+                declared.setdefault(element, set()).add(name)
+    return {element: sorted(names) for element, names in declared.items()}
+
+
+def _words(environ, name):
+    return environ.get(name, '').replace(',', ' ').split()
+
+
+def appliance_packages(declared, environ):
+    """Packages the appliance elements (DIB_SLIM_APPLIANCE_ELEMENTS) need."""
+    names = set()
+    for element in _words(environ, 'DIB_SLIM_APPLIANCE_ELEMENTS'):
+        names.update(declared.get(element, ()))
+    return sorted(names)
+
+
+def kernel_names(architecture, installed, environ):
+    """(keep, remove) kernel package names for DIB_SLIM_KERNEL."""
+    flavour = environ.get('DIB_SLIM_KERNEL') or 'cloud'
+    if flavour not in ('cloud', 'generic'):
+        raise errors.UsageError('DIB_SLIM_KERNEL must be cloud or generic, '
+                                'not %r' % flavour)
+    if flavour == 'generic':
+        return ['linux-image-%s' % architecture], []
+    generic = re.compile(GENERIC_KERNEL % re.escape(architecture))
+    return (['linux-image-cloud-%s' % architecture],
+            sorted(n for n in installed if generic.match(n)
+                   and 'cloud-' not in n))
+
+
+def options(root, environ):
+    """The plan/apply options (a list of words) for the image at ``root``."""
+    target = target_mod.read_target(root)
+    installed = {p.name for p in target.packages.values()}
+    needed = appliance_packages(declared_packages(root), environ)
+    policy = environ.get('DIB_SLIM_POLICY') or (
+        policy_mod.APPLIANCE if needed else policy_mod.RECOMMENDS)
+    keep_kernel, remove = kernel_names(target.architecture, installed,
+                                       environ)
+    keep = list(needed) + keep_kernel
+    keep += [name for name in BOOT_KEEP if name in installed]
+    if 'vm' in _words(environ, 'IMAGE_ELEMENT'):
+        keep += list(VM_KEEP)
+    keep += _words(environ, 'DIB_SLIM_KEEP')
+    remove += _words(environ, 'DIB_SLIM_REMOVE')
+    words = ['--policy', policy]
+    for pattern in sorted(set(keep)):
+        words += ['--keep', pattern]
+    for pattern in sorted(set(remove)):
+        words += ['--remove', pattern]
+    return words
+
+
+def read_path_filters(root):
+    """(excludes, includes): dpkg path-exclude/-include globs of the target."""
+    excludes, includes = [], []
+    for path in sorted(glob.glob(os.path.join(root, DPKG_CONF_DIR, '*'))):
+        with open(path) as conf:
+            for line in conf:
+                key, _, value = line.strip().partition('=')
+                if key == 'path-exclude':
+                    excludes.append(value)
+                elif key == 'path-include':
+                    includes.append(value)
+    return excludes, includes
+
+
+def excluded(path, excludes, includes):
+    """Whether dpkg would not unpack ``path``: an exclude and no include."""
+    return (any(fnmatch.fnmatchcase(path, p) for p in excludes)
+            and not any(fnmatch.fnmatchcase(path, p) for p in includes))
+
+
+def _size(path):
+    try:
+        return os.lstat(path).st_blocks * 512
+    except OSError:
+        return 0
+
+
+def _tree_size(path):
+    total = _size(path)
+    for top, dirs, files in os.walk(path):
+        total += sum(_size(os.path.join(top, n)) for n in dirs + files)
+    return total
+
+
+def prune_excluded(root):
+    """Delete files the target's dpkg excludes would have kept out."""
+    excludes, includes = read_path_filters(root)
+    freed = 0
+    bases = sorted({p.split('*', 1)[0].rstrip('/') for p in excludes})
+    for base in bases:
+        for top, dirs, files in os.walk(os.path.join(root, base.lstrip('/'))):
+            for name in files + [d for d in dirs if os.path.islink(
+                    os.path.join(top, d))]:
+                path = os.path.join(top, name)
+                if excluded('/' + os.path.relpath(path, root), excludes,
+                            includes):
+                    freed += _size(path)
+                    os.unlink(path)
+    return freed
+
+
+def _remove_contents(path, keep=('lock', 'partial')):
+    freed = 0
+    if os.path.islink(path) or os.path.ismount(path):
+        return 0
+    if os.path.isfile(path):
+        freed = _size(path)
+        os.unlink(path)
+        return freed
+    for entry in sorted(glob.glob(os.path.join(path, '*'))):
+        if os.path.basename(entry) in keep or os.path.ismount(entry):
+            continue
+        if os.path.isdir(entry) and not os.path.islink(entry):
+            if os.path.basename(entry) == 'archives':
+                freed += _remove_contents(entry)
+                continue
+            freed += _tree_size(entry)
+            shutil.rmtree(entry)
+        else:
+            freed += _size(entry)
+            os.unlink(entry)
+    return freed
+
+
+def prune(root, environ):
+    """Delete what an image never needs; returns {category: bytes freed}."""
+    freed = {'dpkg path excludes': prune_excluded(root)}
+    freed['apt lists and caches'] = sum(
+        _remove_contents(os.path.join(root, p)) for p in APT_STATE)
+    freed['build logs'] = sum(
+        _remove_contents(os.path.join(root, p), keep=())
+        for p in LOG_FILES if os.path.lexists(os.path.join(root, p)))
+    if environ.get('DIB_SLIM_UDEV_HWDB', 'remove') == 'remove':
+        freed['udev hwdb'] = sum(
+            _remove_contents(os.path.join(root, p))
+            for p in ('etc/udev/hwdb.bin', 'usr/lib/udev/hwdb.bin')
+            if os.path.exists(os.path.join(root, p)))
+    if environ.get('DIB_SLIM_PYCACHE', 'keep') == 'remove':
+        pattern = os.path.join(root, 'usr/lib/python3*/**/__pycache__')
+        caches = glob.glob(pattern, recursive=True)
+        freed['python bytecode caches'] = sum(_tree_size(c) for c in caches)
+        for cache in caches:
+            shutil.rmtree(cache, ignore_errors=True)
+    for category, size in sorted(freed.items()):
+        LOG.info('pruned %s: %.1f MiB', category, size / 1048576.0)
+    return freed
+
+
+def _print_options(root):
+    print('\n'.join(options(root, os.environ)))
+
+
+def _print_prune(root):
+    print(json.dumps(prune(root, os.environ), sort_keys=True))
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    actions = {'options': _print_options, 'prune': _print_prune}
+    if len(argv) != 2 or argv[0] not in actions:
+        print('usage: python -m akanda_slim.dib_slim options|prune ROOT',
+              file=sys.stderr)
+        return 2
+    return dib_entry.run(actions[argv[0]], argv[1])
+
+
+if __name__ == '__main__':
+    sys.exit(main())

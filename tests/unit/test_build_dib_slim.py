@@ -1,0 +1,140 @@
+"""The slim element's helpers: options for the core, file pruning."""
+
+import json
+import os
+
+import fixtures
+
+from akanda_slim import dib_slim
+from akanda_slim import errors
+from tests.unit import base
+
+
+def installs(root, phases):
+    os.makedirs(os.path.join(root, 'tmp'), exist_ok=True)
+    with open(os.path.join(root, dib_slim.PACKAGE_INSTALLS_JSON), 'w') as out:
+        json.dump(phases, out)
+
+
+class OptionsTest(base.RootTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.root = self.make_root(
+            base.stanza('linux-image-amd64'),
+            base.stanza('linux-image-6.12.1-amd64'),
+            base.stanza('linux-image-6.12.1-cloud-amd64'),
+            base.stanza('linux-image-cloud-amd64'),
+            base.stanza('openssh-server'), base.stanza('dnsmasq'))
+        installs(self.root, {
+            'install.d': {
+                'install': [['dnsmasq', 'akanda-appliance'],
+                            ['gcc', 'akanda-appliance'],
+                            ['less', 'debian'],
+                            ['linux-image-cloud-amd64', 'slim']],
+                'uninstall': [['gcc', 'akanda-appliance']]}})
+        self.env = {'DIB_SLIM_APPLIANCE_ELEMENTS': ' akanda-appliance'}
+
+    def pairs(self, words):
+        return [(words[i], words[i + 1]) for i in range(0, len(words), 2)]
+
+    def test_declared_packages_leave_build_only_out(self):
+        self.assertEqual(
+            {'akanda-appliance': ['dnsmasq'], 'debian': ['less'],
+             'slim': ['linux-image-cloud-amd64']},
+            dib_slim.declared_packages(self.root))
+
+    def test_appliance_policy_keeps_declared_and_drops_generic_kernel(self):
+        pairs = self.pairs(dib_slim.options(self.root, self.env))
+        self.assertIn(('--policy', 'appliance'), pairs)
+        self.assertIn(('--keep', 'dnsmasq'), pairs)
+        self.assertIn(('--keep', 'linux-image-cloud-amd64'), pairs)
+        self.assertIn(('--keep', 'openssh-server'), pairs)
+        self.assertNotIn(('--keep', 'less'), pairs)
+        self.assertEqual(
+            [('--remove', 'linux-image-6.12.1-amd64'),
+             ('--remove', 'linux-image-amd64')],
+            [p for p in pairs if p[0] == '--remove'])
+
+    def test_recommends_without_appliance_elements(self):
+        pairs = self.pairs(dib_slim.options(self.root, {}))
+        self.assertIn(('--policy', 'recommends'), pairs)
+        self.assertNotIn(('--keep', 'dnsmasq'), pairs)
+
+    def test_generic_kernel_and_user_patterns(self):
+        env = dict(self.env, DIB_SLIM_KERNEL='generic',
+                   DIB_SLIM_POLICY='recommends', DIB_SLIM_KEEP='a b*',
+                   DIB_SLIM_REMOVE='c', IMAGE_ELEMENT='debian vm slim')
+        pairs = self.pairs(dib_slim.options(self.root, env))
+        self.assertIn(('--policy', 'recommends'), pairs)
+        self.assertIn(('--keep', 'linux-image-amd64'), pairs)
+        self.assertIn(('--keep', 'b*'), pairs)
+        self.assertIn(('--keep', 'grub-pc'), pairs)
+        self.assertEqual([('--remove', 'c')],
+                         [p for p in pairs if p[0] == '--remove'])
+
+    def test_bad_kernel_flavour(self):
+        self.assertRaises(errors.UsageError, dib_slim.options, self.root,
+                          {'DIB_SLIM_KERNEL': 'rt'})
+
+    def test_main_prints_one_word_a_line(self):
+        out = self.useFixture(fixtures.StringStream('stdout'))
+        self.useFixture(fixtures.MonkeyPatch('sys.stdout', out.stream))
+        self.useFixture(fixtures.EnvironmentVariable(
+            'DIB_SLIM_APPLIANCE_ELEMENTS', 'akanda-appliance'))
+        self.assertEqual(0, dib_slim.main(['options', self.root]))
+        out.stream.seek(0)
+        self.assertIn('--policy\nappliance\n', out.stream.read())
+
+
+class PruneTest(base.RootTestCase):
+
+    def write(self, root, path, data='x' * 5000):
+        path = os.path.join(root, path)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, 'w') as out:
+            out.write(data)
+
+    def test_prune_follows_dpkg_excludes_and_drops_caches(self):
+        root = self.make_root(base.stanza('dpkg'))
+        self.write(root, 'etc/dpkg/dpkg.cfg.d/00slim',
+                   'path-exclude=/usr/share/doc/*\n'
+                   'path-include=/usr/share/doc/*/copyright\n'
+                   'path-exclude=/usr/share/locale/*\n'
+                   'path-include=/usr/share/locale/en/*\n')
+        for path in ('usr/share/doc/bash/README', 'usr/share/doc/bash/'
+                     'copyright', 'usr/share/locale/de/LC_MESSAGES/x.mo',
+                     'usr/share/locale/en/LC_MESSAGES/x.mo',
+                     'var/lib/apt/lists/mirror_Packages',
+                     'var/cache/apt/pkgcache.bin', 'var/log/dpkg.log',
+                     'var/log/apt/history.log', 'etc/udev/hwdb.bin',
+                     'usr/lib/python3/dist-packages/m/__pycache__/m.pyc'):
+            self.write(root, path)
+        os.makedirs(os.path.join(root, 'var/lib/apt/lists/partial'))
+        freed = dib_slim.prune(root, {'DIB_SLIM_PYCACHE': 'remove'})
+        exists = lambda p: os.path.exists(os.path.join(root, p))  # noqa
+        self.assertFalse(exists('usr/share/doc/bash/README'))
+        self.assertTrue(exists('usr/share/doc/bash/copyright'))
+        self.assertFalse(exists('usr/share/locale/de/LC_MESSAGES/x.mo'))
+        self.assertTrue(exists('usr/share/locale/en/LC_MESSAGES/x.mo'))
+        self.assertFalse(exists('var/lib/apt/lists/mirror_Packages'))
+        self.assertTrue(exists('var/lib/apt/lists/partial'))
+        self.assertFalse(exists('var/cache/apt/pkgcache.bin'))
+        self.assertFalse(exists('var/log/dpkg.log'))
+        self.assertFalse(exists('var/log/apt/history.log'))
+        self.assertTrue(exists('var/log/apt'))
+        self.assertFalse(exists('etc/udev/hwdb.bin'))
+        self.assertFalse(exists('usr/lib/python3/dist-packages/m/'
+                                '__pycache__'))
+        self.assertEqual({'apt lists and caches', 'build logs',
+                          'dpkg path excludes', 'python bytecode caches',
+                          'udev hwdb'}, set(freed))
+        self.assertGreater(freed['dpkg path excludes'], 0)
+
+    def test_pycache_kept_by_default(self):
+        root = self.make_root(base.stanza('dpkg'))
+        self.write(root, 'usr/lib/python3/dist-packages/m/__pycache__/m.pyc')
+        freed = dib_slim.prune(root, {})
+        self.assertNotIn('python bytecode caches', freed)
+        self.assertTrue(os.path.exists(os.path.join(
+            root, 'usr/lib/python3/dist-packages/m/__pycache__/m.pyc')))
