@@ -7,3 +7,6 @@ export DIB_SLIM_MAX_SIZE=${DIB_SLIM_MAX_SIZE:-}
 export DIB_SLIM_LOCALES=${DIB_SLIM_LOCALES:-"en en_US C.UTF-8"}
 export DIB_SLIM_PYCACHE=${DIB_SLIM_PYCACHE:-keep}
 export DIB_SLIM_UDEV_HWDB=${DIB_SLIM_UDEV_HWDB:-remove}
+export DIB_SLIM_INITRAMFS_MODULES=${DIB_SLIM_INITRAMFS_MODULES-"virtio_blk virtio_scsi sd_mod ata_piix ahci xen-blkfront"}
+export DIB_SLIM_KERNEL_MODULES_EXCLUDE=${DIB_SLIM_KERNEL_MODULES_EXCLUDE-"fs/bcachefs fs/btrfs fs/xfs fs/smb fs/nfs fs/nfsd fs/ceph fs/ntfs3 fs/ocfs2 fs/gfs2 fs/jfs fs/f2fs fs/nilfs2 fs/orangefs drivers/infiniband drivers/comedi drivers/target drivers/md net/ceph net/sunrpc net/tipc net/smc net/rds"}
+export DIB_SLIM_PERL_MODULES=${DIB_SLIM_PERL_MODULES:-build-only}

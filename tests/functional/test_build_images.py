@@ -1,0 +1,104 @@
+"""Real DIB builds of the baseline and the slim appliance image.
+
+Needs root, diskimage-builder and the Debian mirror of the host's apt
+sources; in CI all of them are there.
+"""
+
+import os
+
+import testtools
+from testtools import content
+import yaml
+
+from tests.functional import images
+
+SKIP_REASON = images.why_not_runnable()
+APPLIANCE_PACKAGES = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__)))),
+    'elements', 'akanda-appliance', 'package-installs.yaml')
+TARGETS = ('targets: slim qcow2 <= 100 MiB, <= 1/3 of the baseline, '
+           'slim step <= 10 % of the build time')
+
+
+def declared_packages():
+    with open(APPLIANCE_PACKAGES) as data:
+        return sorted(yaml.safe_load(data))
+
+
+def comparison_table(baseline, slim):
+    """The measured comparison, as text."""
+    rows = [
+        ('qcow2 bytes', baseline.qcow2_bytes, slim.qcow2_bytes),
+        ('qcow2 MiB', '%.1f' % (baseline.qcow2_bytes / 1048576.0),
+         '%.1f' % (slim.qcow2_bytes / 1048576.0)),
+        ('installed MiB (dpkg)', '%.1f' % (baseline.installed_size_kib
+                                           / 1024.0),
+         '%.1f' % (slim.installed_size_kib / 1024.0)),
+        ('tree MiB (du)', '%.1f' % (baseline.tree_kib / 1024.0),
+         '%.1f' % (slim.tree_kib / 1024.0)),
+        ('packages', len(baseline.packages), len(slim.packages)),
+        ('build time s', '%.0f' % baseline.build_seconds,
+         '%.0f' % slim.build_seconds),
+        ('slim step s', '-', '%.1f' % slim.slim_seconds),
+    ]
+    lines = ['%-22s %14s %14s' % ('', 'baseline', 'slim')]
+    lines += ['%-22s %14s %14s' % row for row in rows]
+    ratio = slim.qcow2_bytes / float(baseline.qcow2_bytes)
+    share = slim.slim_seconds / slim.build_seconds
+    lines.append('slim/baseline qcow2: %.2f; slim step share of build: '
+                 '%.1f %%' % (ratio, 100 * share))
+    lines.append(TARGETS + ': %s, %s, %s' % (
+        'met' if slim.qcow2_bytes <= 100 * 1048576 else 'MISSED',
+        'met' if ratio <= 1 / 3.0 else 'MISSED',
+        'met' if share <= 0.10 else 'MISSED'))
+    return '\n'.join(lines)
+
+
+@testtools.skipIf(SKIP_REASON, SKIP_REASON)
+class BuildImagesTest(testtools.TestCase):
+
+    def test_slim_against_baseline(self):
+        baseline = images.baseline_image()
+        slim = images.slim_image()
+        for built in (baseline, slim):
+            self.assertTrue(os.path.getsize(built.image) > 0)
+            if built.kernel is None:
+                self.assertIn('vm', built.elements)
+            else:
+                self.assertTrue(os.path.getsize(built.initrd) > 0)
+        self.assertIsNone(baseline.report_json)
+
+        report = slim.report()
+        self.assertTrue(report['applied'])
+        self.assertTrue(report['verification']['ok'],
+                        report['verification'])
+        self.assertTrue(os.path.exists(slim.report_txt))
+
+        missing = [p for p in declared_packages() if p not in slim.packages]
+        self.assertEqual([], missing, 'declared packages missing')
+
+        # The report agrees with the image's own dpkg database.
+        self.assertEqual(len(slim.packages), report['after']['packages'])
+        self.assertEqual(slim.installed_size_kib,
+                         report['after']['installed_size_kib'])
+        removed = {r['package'] for r in report['removed_packages']}
+        self.assertEqual(set(), removed & set(slim.packages))
+        self.assertEqual(report['before']['packages'],
+                         len(slim.packages) + len(removed))
+        self.assertNotIn('linux-image-amd64', slim.packages)
+        self.assertIn('linux-image-cloud-amd64', slim.packages)
+        self.assertLess(slim.qcow2_bytes, baseline.qcow2_bytes)
+
+        table = comparison_table(baseline, slim)
+        self.addDetail('comparison', content.text_content(table))
+        print('\n' + table)
+        with open(os.path.join(images.workdir(), 'comparison.txt'),
+                  'w') as out:
+            out.write(table + '\n')
+
+    def test_rebuild_gives_the_same_package_set(self):
+        slim = images.slim_image()
+        again = images.rebuild_slim_image()
+        self.assertEqual(slim.packages, again.packages)
+        self.assertTrue(again.report()['verification']['ok'])
