@@ -25,6 +25,7 @@ DIB variables. Set AKANDA_SLIM_KEEP_IMAGES=1 to keep the work directory.
 """
 
 import atexit
+import contextlib
 import dataclasses
 import functools
 import json
@@ -100,22 +101,33 @@ def _run(command):
                           stderr=subprocess.STDOUT).stdout
 
 
-def read_image(image_path, into):
-    """Copy the image's dpkg/apt state into ``into``; returns tree KiB.
+@contextlib.contextmanager
+def mounted(image_path, work):
+    """Mount the image read-only under ``work``; yields the mount point.
 
-    A filesystem image is converted to raw and loop-mounted read-only; a
-    whole-disk image's first partition is mounted at its offset.
+    A filesystem image is converted to raw and loop-mounted; a whole-disk
+    image's largest partition is mounted at its offset.
     """
-    raw = os.path.join(into, 'image.raw')
-    mount = os.path.join(into, 'mnt')
-    os.makedirs(mount)
+    raw = os.path.join(work, 'image.raw')
+    mount = os.path.join(work, 'mnt')
+    os.makedirs(mount, exist_ok=True)
     _run(['qemu-img', 'convert', '-O', 'raw', image_path, raw])
-    options = 'loop,ro'
-    offset = _first_partition_offset(raw)
-    if offset:
-        options += ',offset=%d' % offset
-    _run(['mount', '-o', options, raw, mount])
     try:
+        offset = _first_partition_offset(raw)
+        options = 'loop,ro' + (',offset=%d' % offset if offset else '')
+        _run(['mount', '-o', options, raw, mount])
+        try:
+            yield mount
+        finally:
+            _run(['umount', mount])
+    finally:
+        os.unlink(raw)
+
+
+def read_image(image_path, into):
+    """Copy the image's dpkg/apt state into ``into``; returns tree KiB."""
+    os.makedirs(into, exist_ok=True)
+    with mounted(image_path, into) as mount:
         for path in COPIED_FROM_IMAGE:
             destination = os.path.join(into, 'root', path)
             os.makedirs(os.path.dirname(destination), exist_ok=True)
@@ -123,11 +135,7 @@ def read_image(image_path, into):
                 shutil.copy(os.path.join(mount, path), destination)
         shutil.copytree(os.path.join(mount, 'etc/apt'),
                         os.path.join(into, 'root/etc/apt'), symlinks=True)
-        tree_kib = int(_run(['du', '-sxk', mount]).split()[0])
-    finally:
-        _run(['umount', mount])
-        os.unlink(raw)
-    return tree_kib
+        return int(_run(['du', '-sxk', mount]).split()[0])
 
 
 def _first_partition_offset(raw):
@@ -141,13 +149,14 @@ def _first_partition_offset(raw):
     return partitions[0]['start'] * table.get('sectorsize', 512)
 
 
-def _build(name, baseline):
+def _build(name, baseline, more_elements=(), environ=None):
     work = workdir()
     elements = build.image_elements(baseline, build.device_mapper_works())
+    elements += list(more_elements)
     log = os.path.join(work, name + '.log')
     try:
         result = build.build(work, name, elements, release=RELEASE,
-                             log_path=log)
+                             log_path=log, environ=environ)
     except errors.BuildError:
         with open(log) as text:
             tail = text.read()[-4000:]
@@ -185,6 +194,52 @@ def rebuild_slim_image():
     """The slim image built again from the same inputs."""
     slim_image()
     return _build('slim-rebuild', baseline=False)
+
+
+TINY_APP = {
+    'tinyapp/__init__.py': '',
+    'tinyapp/wsgi.py': (
+        'import flask\n'
+        'import netaddr\n\n'
+        'app = flask.Flask(__name__)\n\n\n'
+        '@app.route("/v1/ping")\n'
+        'def ping():\n'
+        '    return {"network": str(netaddr.IPNetwork("192.0.2.0/24"))}\n'),
+}
+
+
+def make_tiny_app(path):
+    """A git repository holding a tiny Flask application; returns path."""
+    for name, text in TINY_APP.items():
+        os.makedirs(os.path.dirname(os.path.join(path, name)), exist_ok=True)
+        with open(os.path.join(path, name), 'w') as out:
+            out.write(text)
+    identity = ['-c', 'user.name=akanda-slim tests',
+                '-c', 'user.email=tests@localhost']
+    _run(['git', 'init', '-q', '-b', 'master', path])
+    _run(['git', '-C', path, 'add', '.'])
+    _run(['git', '-C', path] + identity + ['commit', '-q', '-m', 'tiny app'])
+    return path
+
+
+@functools.lru_cache(maxsize=None)
+def app_image():
+    """The slim image plus akanda-appliance-app installing a tiny app."""
+    app = make_tiny_app(os.path.join(workdir(), 'tinyapp-src'))
+    environ = dict(os.environ, DIB_REPOLOCATION_akanda_appliance_app=app,
+                   DIB_AKANDA_APP_WSGI='tinyapp.wsgi:app')
+    return _build('slim-app', baseline=False,
+                  more_elements=['akanda-appliance-app'], environ=environ)
+
+
+def run_in_image(image_path, command):
+    """Run ``command`` chrooted in the read-only mounted image; output."""
+    work = tempfile.mkdtemp(dir=workdir())
+    try:
+        with mounted(image_path, work) as mount:
+            return _run(['chroot', mount] + list(command))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 @atexit.register

@@ -102,3 +102,16 @@ class BuildImagesTest(testtools.TestCase):
         again = images.rebuild_slim_image()
         self.assertEqual(slim.packages, again.packages)
         self.assertTrue(again.report()['verification']['ok'])
+
+    def test_appliance_app_from_git(self):
+        built = images.app_image()
+        self.assertTrue(built.report()['verification']['ok'])
+        self.assertNotIn('git', built.packages)
+        output = images.run_in_image(built.image, [
+            'python3', '-c',
+            'import tinyapp.wsgi as w; '
+            'print(w.app.test_client().get("/v1/ping").get_json())'])
+        self.assertIn("'network': '192.0.2.0/24'", output)
+        enabled = images.run_in_image(built.image, [
+            'systemctl', 'is-enabled', 'akanda-appliance.service'])
+        self.assertEqual('enabled', enabled.strip())
