@@ -83,6 +83,15 @@ class ImageReportTest(base.RootTestCase):
                 self.assertEqual(100, json.load(data)['max_size_mib'])
             self.assertTrue(os.path.exists(prefix + '.slim.txt'))
 
+    def test_dry_run_says_nothing_was_removed(self):
+        planned = dict(PACKAGES_RESULT, applied=False, verification=None)
+        report = image_report.build_report(
+            self.root, planned, image_name='/o/slim', dry_run=True)
+        self.assertFalse(report['applied'])
+        text = image_report.format_text(report)
+        self.assertIn('DRY RUN: nothing removed', text)
+        self.assertNotIn('verification:', text)
+
     def test_bad_budget(self):
         self.assertRaises(errors.UsageError, image_report._parse_max_size,
                           'big')
