@@ -29,8 +29,11 @@ def add_arguments(parser):
 
 
 def run(args):
-    if os.geteuid() == 0:
+    if os.geteuid() == 0 and os.path.exists(hostdeps.BINDEP_FILE):
         hostdeps.install_missing('build')
+    elif os.geteuid() == 0:
+        LOG.info('no bindep.txt beside the installed package: host packages '
+                 'not checked')
     whole_disk = build_mod.device_mapper_works()
     if not whole_disk:
         LOG.info('no working device-mapper (/dev/mapper/control, kpartx) '
