@@ -28,9 +28,10 @@ LOG = logging.getLogger(__name__)
 PACKAGE_INSTALLS_JSON = 'tmp/package-installs.json'
 DPKG_CONF_DIR = 'etc/dpkg/dpkg.cfg.d'
 
-# Kept whatever the policy: booting, reaching and configuring the VM.
-BOOT_KEEP = ('init', 'systemd-sysv', 'initramfs-tools', 'ifupdown',
-             'isc-dhcp-client', 'netplan.io', 'openssh-server', 'cloud-init')
+# Kept whatever the policy: the core's boot-critical set, but for the kernel,
+# which DIB_SLIM_KERNEL chooses.
+BOOT_KEEP = tuple(p for p in policy_mod.BOOT_CRITICAL
+                  if not p.startswith('linux-image'))
 VM_KEEP = ('grub-pc', 'grub-pc-bin', 'grub2-common', 'grub-efi-amd64*',
            'shim-signed', 'cloud-initramfs-growroot', 'cloud-guest-utils')
 GENERIC_KERNEL = r'^linux-image-(\S+-)?%s$'
