@@ -238,6 +238,19 @@ def _reason(key, package, requested, reverse, kept, policy):
     return plan_mod.UNNEEDED, 'nothing installed depends on it'
 
 
+def _match_option(keys, packages, option, patterns, warnings):
+    """key -> 'OPTION PATTERN' that matched it; warns for idle patterns."""
+    matched_by = {}
+    for pattern in patterns:
+        matched = _matching(keys, packages, pattern)
+        if not matched:
+            warnings.append('%s %s matches no installed package'
+                            % (option, pattern))
+        for key in matched:
+            matched_by.setdefault(key, '%s %s' % (option, pattern))
+    return matched_by
+
+
 @gcpause.while_paused
 def decide(target, policy):
     """Decide keep/remove for ``target`` under ``policy``; returns a Plan."""
@@ -245,22 +258,10 @@ def decide(target, policy):
     warnings = []
     roots = _policy_roots(target, policy)
 
-    requested = {}
-    for pattern in policy.remove:
-        matched = _matching(keys, target.packages, pattern)
-        if not matched:
-            warnings.append('--remove %s matches no installed package'
-                            % pattern)
-        for key in matched:
-            requested.setdefault(key, '--remove %s' % pattern)
-    kept_by_user = {}
-    for pattern in policy.keep:
-        matched = _matching(keys, target.packages, pattern)
-        if not matched:
-            warnings.append('--keep %s matches no installed package'
-                            % pattern)
-        for key in matched:
-            kept_by_user.setdefault(key, '--keep %s' % pattern)
+    requested = _match_option(keys, target.packages, '--remove',
+                              policy.remove, warnings)
+    kept_by_user = _match_option(keys, target.packages, '--keep',
+                                 policy.keep, warnings)
 
     for key in sorted(requested):
         if key in kept_by_user:
