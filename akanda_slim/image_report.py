@@ -101,6 +101,9 @@ def build_report(root, packages_result, files_freed=None, started=None,
                               'installed_size_kib': p.installed_size_kib}
                              for p in biggest],
         'biggest_paths': biggest_paths(sizes),
+        'packages': [{'package': key, 'version': p.version,
+                      'installed_size_kib': p.installed_size_kib}
+                     for key, p in sorted(target.packages.items())],
         'slim_step_seconds': (round(time.time() - started, 1)
                               if started else None),
         'max_size_mib': max_size_mib,
