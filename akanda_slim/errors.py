@@ -43,3 +43,11 @@ class BudgetError(SlimError):
 
 class BuildError(SlimError):
     """diskimage-builder failed to build the image."""
+
+
+class BootError(SlimError):
+    """The image did not boot to SSH in time, or QEMU failed."""
+
+
+class MissingToolError(UsageError):
+    """A host program that a command needs is not installed."""

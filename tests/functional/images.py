@@ -9,7 +9,8 @@ returns an ``Image`` with the paths a test needs:
 * ``image``: the qcow2. Boot it with ``snapshot=on`` so it stays pristine.
 * ``kernel``, ``initrd``: written beside it by DIB's ``baremetal`` element
   when the host has no device-mapper (then ``image`` is one ext4 filesystem:
-  boot with ``-kernel K -initrd I -append 'root=/dev/vda console=ttyS0'``).
+  boot with ``-kernel K -initrd I``, command line
+  ``root=/dev/vda console=ttyS0 net.ifnames=0``).
   With device-mapper the image is a whole disk (``vm``) and these are None.
 * ``report_json``, ``report_txt``: the slim report (None for the baseline).
 * ``build_seconds``, ``slim_seconds``: wall time of the build and of the

@@ -1,0 +1,142 @@
+"""akanda-slim verify: boot an image under QEMU and check the router."""
+
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+
+from akanda_slim import errors
+from akanda_slim.verify import compare
+from akanda_slim.verify import qemu
+from akanda_slim.verify import runner
+
+HELP = ('boot an image under QEMU with a NoCloud seed and check that the '
+        'router does its standard operations; measure boots')
+
+
+def add_arguments(parser):
+    parser.add_argument('image', help='the qcow2 (whole disk, or a '
+                        'filesystem with NAME.vmlinuz/NAME.initrd beside)')
+    parser.add_argument('--kernel', help='kernel for a filesystem image '
+                        '(default: NAME.vmlinuz beside the image)')
+    parser.add_argument('--initrd', help='initrd for a filesystem image '
+                        '(default: NAME.initrd beside the image)')
+    parser.add_argument('--baseline', metavar='IMAGE',
+                        help='verify this image too and compare (its kernel '
+                        'and initrd are found beside it)')
+    parser.add_argument('--boots', type=int, default=1,
+                        help='boots per image for the timing medians; the '
+                        'checks run on the first (default: 1)')
+    parser.add_argument('--accel', choices=('tcg', 'kvm'), default='tcg',
+                        help='QEMU accelerator (default: tcg)')
+    parser.add_argument('--memory', type=int, default=1024, metavar='MIB',
+                        help='guest memory (default: 1024)')
+    parser.add_argument('--boot-timeout', type=int, default=600,
+                        metavar='SECONDS', help='per boot (default: 600)')
+    parser.add_argument('--log-dir', help='keep seeds and serial console '
+                        'logs here (default: a temporary directory, kept '
+                        'only when something fails)')
+    parser.add_argument('--json', action='store_true',
+                        help='print the report as JSON')
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt('signal %d' % signum)
+
+
+def _stop_on_signals():
+    """SIGTERM/SIGHUP unwind like Ctrl-C, so cleanups run; old handlers."""
+    return {signum: signal.signal(signum, _interrupt)
+            for signum in (signal.SIGTERM, signal.SIGHUP)}
+
+
+def _options(args):
+    if args.boots < 1:
+        raise errors.UsageError('--boots must be at least 1')
+    if args.accel == 'kvm' and not qemu.kvm_usable():
+        raise errors.UsageError('--accel kvm: /dev/kvm is not usable')
+    return runner.Options(boots=args.boots, accel=args.accel,
+                          memory_mib=args.memory,
+                          boot_timeout=args.boot_timeout)
+
+
+def _print_result(result):
+    sys.stderr.write('%-22s %-7s %s\n' % (result.name, result.status,
+                                          result.detail))
+
+
+def _verify(image, kernel, initrd, options, log_dir, show):
+    workdir = tempfile.mkdtemp(prefix='verify-', dir=log_dir)
+    report = runner.verify(image, workdir, kernel, initrd, options,
+                           on_result=None if show else _print_result)
+    report['log_dir'] = workdir
+    return report
+
+
+def run(args):
+    options = _options(args)
+    runner.boot_files(args.image, args.kernel, args.initrd)
+    if args.baseline:
+        runner.boot_files(args.baseline)
+    previous = _stop_on_signals()
+    try:
+        return _run(args, options)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _run(args, options):
+    keep = bool(args.log_dir)
+    log_dir = args.log_dir or tempfile.mkdtemp(prefix='akanda-slim-verify-',
+                                               dir='/var/tmp')
+    os.makedirs(log_dir, exist_ok=True)
+    try:
+        reports = {}
+        if args.baseline:
+            reports['baseline'] = _verify(args.baseline, None, None,
+                                          options, log_dir, args.json)
+        reports['image'] = _verify(args.image, args.kernel, args.initrd,
+                                   options, log_dir, args.json)
+    except BaseException:
+        sys.stderr.write('akanda-slim: logs kept in %s\n' % log_dir)
+        raise
+    passed = reports['image']['checks_passed']
+    if args.baseline:
+        regressions = compare.regressions(reports['baseline'],
+                                          reports['image'])
+        reports['regressions'] = regressions
+        reports['comparison'] = compare.text(reports['baseline'],
+                                             reports['image'])
+    if args.json:
+        json.dump(reports, sys.stdout, indent=2)
+        sys.stdout.write('\n')
+    else:
+        print(summary(reports))
+    if not passed:
+        sys.stderr.write('akanda-slim: checks failed; logs kept in %s\n'
+                         % log_dir)
+        return 1
+    if not keep:
+        shutil.rmtree(log_dir, ignore_errors=True)
+    return 0
+
+
+def summary(reports):
+    image = reports['image']
+    lines = ['%s: %s' % (image['image'], 'all checks passed'
+                         if image['checks_passed'] else 'CHECKS FAILED')]
+    for check in image['checks']:
+        lines.append('  %-22s %-7s %s' % (check['name'], check['status'],
+                                          check['detail']))
+    if 'comparison' in reports:
+        lines += ['', reports['comparison']]
+    else:
+        lines.append('median SSH ready %.1f s, boot finished %.1f s, '
+                     'memory used %.1f MiB' % (
+                         image['median']['ssh_ready_seconds'],
+                         image['median']['boot_finished_seconds'],
+                         image['median']['memory_used_kib'] / 1024.0))
+    return '\n'.join(lines)

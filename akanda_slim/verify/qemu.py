@@ -1,0 +1,132 @@
+"""Run the image in QEMU: whole disk, or filesystem with a direct kernel.
+
+The disk is opened with ``snapshot=on`` so the image file stays as built;
+the guest's writes survive a guest reboot but not the QEMU process. The
+serial console goes to a log file. The process runs in its own session and
+``stop()`` kills the whole group, so nothing outlives the run.
+"""
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import time
+
+from akanda_slim import errors
+from akanda_slim.verify import tools
+
+LOG = logging.getLogger(__name__)
+
+KERNEL_COMMAND_LINE = 'root=/dev/vda console=ttyS0 net.ifnames=0'
+GUEST_SSH_PORT = 22
+GUEST_APP_PORT = 5000
+# Fixed MACs: the checks find each NIC in the guest by its address.
+MACS = {
+    'mgmt': '52:54:00:a1:00:01',
+    'external': '52:54:00:a1:00:02',
+    'internal': '52:54:00:a1:00:03',
+}
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        return probe.getsockname()[1]
+
+
+def kvm_usable():
+    return os.access('/dev/kvm', os.R_OK | os.W_OK)
+
+
+class Machine:
+    """One QEMU process for one image."""
+
+    def __init__(self, image, seed_iso, console_log, kernel=None,
+                 initrd=None, taps=None, accel='tcg', memory_mib=1024,
+                 cpus=2):
+        self.image = image
+        self.seed_iso = seed_iso
+        self.console_log = console_log
+        self.kernel = kernel
+        self.initrd = initrd
+        self.taps = taps or {}
+        self.accel = accel
+        self.memory_mib = memory_mib
+        self.cpus = cpus
+        self.ssh_port = free_port()
+        self.app_port = free_port()
+        self.process = None
+        self.started_at = None
+
+    def _nic(self, name, netdev):
+        return ['-netdev', netdev,
+                '-device', 'virtio-net-pci,netdev=%s,mac=%s'
+                % (name, MACS[name])]
+
+    def command(self):
+        command = [tools.require('qemu-system-x86_64'),
+                   '-accel', self.accel, '-m', str(self.memory_mib),
+                   '-smp', str(self.cpus), '-nodefaults',
+                   '-display', 'none', '-monitor', 'none',
+                   '-serial', 'file:%s' % self.console_log,
+                   '-drive', 'file=%s,if=virtio,snapshot=on' % self.image,
+                   '-drive', 'file=%s,if=virtio,media=cdrom,readonly=on'
+                   % self.seed_iso]
+        if self.kernel:
+            command += ['-kernel', self.kernel, '-initrd', self.initrd,
+                        '-append', KERNEL_COMMAND_LINE]
+        forwards = ('hostfwd=tcp:127.0.0.1:%d-:%d,'
+                    'hostfwd=tcp:127.0.0.1:%d-:%d'
+                    % (self.ssh_port, GUEST_SSH_PORT,
+                       self.app_port, GUEST_APP_PORT))
+        command += self._nic('mgmt', 'user,id=mgmt,ipv6=on,' + forwards)
+        for name in ('external', 'internal'):
+            if name in self.taps:
+                netdev = ('tap,id=%s,ifname=%s,script=no,downscript=no'
+                          % (name, self.taps[name]))
+            else:
+                netdev = 'user,id=%s,restrict=on,ipv6=off' % name
+            command += self._nic(name, netdev)
+        return command
+
+    def start(self):
+        if self.kernel and not self.initrd:
+            raise errors.UsageError('a kernel needs its initrd too')
+        command = self.command()
+        LOG.info('starting QEMU (%s): %s', self.accel, ' '.join(command))
+        self.errors_log = self.console_log + '.qemu'
+        with open(self.errors_log, 'w') as qemu_output:
+            self.process = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=qemu_output,
+                stderr=subprocess.STDOUT, start_new_session=True)
+        self.started_at = time.monotonic()
+        time.sleep(0.5)
+        if not self.alive():
+            raise errors.BootError('QEMU exited at once: %s'
+                                   % self.qemu_output())
+
+    def qemu_output(self):
+        with open(self.errors_log) as text:
+            return text.read().strip()[-1000:]
+
+    def alive(self):
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self):
+        """Kill QEMU and everything in its session; wait for it."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 30)):
+                try:
+                    os.killpg(self.process.pid, sig)
+                except ProcessLookupError:
+                    break
+                try:
+                    self.process.wait(wait)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+        self.process = None

@@ -1,0 +1,146 @@
+"""Verify one image: boot it, run the checks once, time further boots.
+
+The first boot carries the host networks and runs every check (one boot
+for all checks, the reboot check included); later boots only time the
+way to SSH and to a finished boot. All of it happens under an ExitStack,
+so QEMU, taps and namespaces go away however the run ends.
+"""
+
+import contextlib
+import dataclasses
+import logging
+import os
+import time
+
+from akanda_slim import errors
+from akanda_slim.verify import checks as checks_mod
+from akanda_slim.verify import measure
+from akanda_slim.verify import network
+from akanda_slim.verify import qemu
+from akanda_slim.verify import seed as seed_mod
+from akanda_slim.verify import ssh as ssh_mod
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class Options:
+    boots: int = 1
+    accel: str = 'tcg'
+    memory_mib: int = 1024
+    boot_timeout: int = 600
+    run_checks: bool = True
+
+
+def beside(image, suffix):
+    """NAME.SUFFIX next to NAME.qcow2 (DIB's baremetal outputs), or None."""
+    stem = os.path.splitext(image)[0]
+    path = stem + suffix
+    return path if os.path.exists(path) else None
+
+
+def boot_files(image, kernel=None, initrd=None):
+    """(kernel, initrd) to boot ``image`` with: given, found, or None."""
+    if not os.path.isfile(image):
+        raise errors.UsageError('no such image: %s' % image)
+    if bool(kernel) != bool(initrd):
+        raise errors.UsageError('give both --kernel and --initrd, or neither')
+    if kernel:
+        for path in (kernel, initrd):
+            if not os.path.isfile(path):
+                raise errors.UsageError('no such file: %s' % path)
+        return kernel, initrd
+    found = beside(image, '.vmlinuz'), beside(image, '.initrd')
+    return found if all(found) else (None, None)
+
+
+def _boot(image, kernel, initrd, seed, workdir, number, options,
+          networks=None):
+    """Start QEMU, wait for SSH and a finished boot. (machine, timings)."""
+    console = os.path.join(workdir, 'console-%d.log' % number)
+    machine = qemu.Machine(image, seed.iso, console, kernel=kernel,
+                           initrd=initrd, accel=options.accel,
+                           memory_mib=options.memory_mib,
+                           taps=networks.taps if networks else None)
+    machine.start()
+    return machine
+
+
+def _wait(machine, ssh, options):
+    deadline = machine.started_at + options.boot_timeout
+    if not ssh.wait_ready(deadline, machine.alive):
+        why = ('QEMU exited: %s' % machine.qemu_output()
+               if not machine.alive() else
+               'no SSH within %d s' % options.boot_timeout)
+        raise errors.BootError('%s; serial console log: %s'
+                               % (why, machine.console_log))
+    ssh_ready = time.monotonic() - machine.started_at
+    state = ssh.run('systemctl is-system-running --wait',
+                    timeout=options.boot_timeout).stdout.strip()
+    boot_done = time.monotonic() - machine.started_at
+    LOG.info('SSH ready after %.1f s, boot finished (%s) after %.1f s',
+             ssh_ready, state, boot_done)
+    return {'ssh_ready_seconds': round(ssh_ready, 1),
+            'boot_finished_seconds': round(boot_done, 1),
+            'system_state': state}
+
+
+def verify(image, workdir, kernel=None, initrd=None, options=None,
+           on_result=None):
+    """Boot and check ``image``; the report as a dict."""
+    options = options or Options()
+    kernel, initrd = boot_files(image, kernel, initrd)
+    seed = seed_mod.make_seed(workdir)
+    ssh = ssh_mod.Ssh(None, seed.private_key, seed.user)
+    boots, results, figures = [], [], {}
+    for number in range(1, options.boots + 1):
+        with contextlib.ExitStack() as stack:
+            networks = None
+            first = number == 1 and options.run_checks
+            if first and network.why_not_available() is None:
+                networks = network.HostNetworks()
+                stack.callback(networks.close)
+                networks.create_taps()
+            LOG.info('boot %d of %d: %s', number, options.boots, image)
+            machine = _boot(image, kernel, initrd, seed, workdir, number,
+                            options, networks)
+            stack.callback(machine.stop)
+            if networks:
+                networks.attach()
+            ssh.port = machine.ssh_port
+            timings = _wait(machine, ssh, options)
+            timings['memory_used_kib'] = measure.memory_used_kib(ssh)
+            boots.append(timings)
+            if number == 1:
+                figures = measure.surface(ssh)
+            if first:
+                ctx = checks_mod.Context(
+                    ssh=ssh, machine=machine, networks=networks,
+                    workdir=workdir, boot_timeout=options.boot_timeout)
+                results = list(checks_mod.run_checks(ctx, report=on_result))
+    return build_report(image, kernel, initrd, options, boots, results,
+                        figures)
+
+
+def build_report(image, kernel, initrd, options, boots, results, figures):
+    statuses = [r.status for r in results]
+    return {
+        'tool': 'akanda-slim',
+        'image': os.path.abspath(image),
+        'kernel': kernel,
+        'initrd': initrd,
+        'accel': options.accel,
+        'memory_mib': options.memory_mib,
+        'boots': boots,
+        'median': {
+            key: measure.median([b[key] for b in boots])
+            for key in ('ssh_ready_seconds', 'boot_finished_seconds',
+                        'memory_used_kib')},
+        'checks': [r.to_dict() for r in results],
+        'checks_passed': bool(results) and all(
+            s == checks_mod.PASS for s in statuses),
+        'surface': {name: {'count': len(items), 'items': items}
+                    for name, items in figures.items()},
+        'qcow2_bytes': os.path.getsize(image),
+        'copy_seconds': measure.copy_seconds(image),
+    }

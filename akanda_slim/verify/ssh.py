@@ -1,0 +1,83 @@
+"""Run commands in the guest over SSH with the seed's key."""
+
+import logging
+import socket
+import subprocess
+import time
+
+from akanda_slim import errors
+from akanda_slim.verify import tools
+
+LOG = logging.getLogger(__name__)
+
+
+class Ssh:
+    """ssh to ``user``@127.0.0.1:``port`` (QEMU forwards it to the guest)."""
+
+    def __init__(self, port, key, user):
+        self.port = port
+        self.key = key
+        self.user = user
+
+    def command(self, remote, connect_timeout=10):
+        return [tools.require('ssh'), '-q', '-i', self.key,
+                '-p', str(self.port),
+                '-o', 'BatchMode=yes',
+                '-o', 'StrictHostKeyChecking=no',
+                '-o', 'UserKnownHostsFile=/dev/null',
+                '-o', 'IdentitiesOnly=yes',
+                '-o', 'ConnectTimeout=%d' % connect_timeout,
+                '-o', 'ServerAliveInterval=5',
+                '-o', 'ServerAliveCountMax=6',
+                '%s@127.0.0.1' % self.user, remote]
+
+    def run(self, remote, timeout=120, input=None):
+        """Run a shell command line in the guest; a CompletedProcess."""
+        LOG.debug('guest$ %s', remote)
+        try:
+            return subprocess.run(self.command(remote), input=input,
+                                  text=True, timeout=timeout,
+                                  stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE)
+        except subprocess.TimeoutExpired:
+            return subprocess.CompletedProcess(
+                remote, 255, '', 'timed out after %d s' % timeout)
+
+    def check(self, remote, timeout=120, input=None):
+        """Run and return stdout; VerificationError with stderr if it fails."""
+        result = self.run(remote, timeout=timeout, input=input)
+        if result.returncode != 0:
+            raise errors.VerificationError(
+                '`%s` exited %d: %s' % (remote, result.returncode,
+                                        (result.stderr or result.stdout)
+                                        .strip()[-400:]))
+        return result.stdout
+
+    def banner(self, timeout=2.0):
+        """True if sshd in the guest sends its banner within ``timeout``.
+
+        A fresh short connection each time: QEMU's user network accepts
+        at once and retries toward the guest with backoff, so one long
+        wait would measure its timers, not the guest.
+        """
+        try:
+            with socket.create_connection(('127.0.0.1', self.port),
+                                          timeout=timeout) as probe:
+                return probe.recv(4).startswith(b'SSH-')
+        except OSError:
+            return False
+
+    def wait_ready(self, deadline, alive=lambda: True, probe='true'):
+        """Retry ``probe`` until it works; False at the deadline."""
+        while time.monotonic() < deadline:
+            if not alive():
+                return False
+            if not self.banner():
+                time.sleep(0.5)
+                continue
+            left = deadline - time.monotonic()
+            result = self.run(probe, timeout=max(5, min(30, int(left))))
+            if result.returncode == 0:
+                return True
+            time.sleep(1)
+        return False
