@@ -110,6 +110,12 @@ def configure_interfaces(ctx):
     ctx.ssh.check('; '.join('sudo ' + c for c in commands) + '; true')
 
 
+def forwarding_state(ctx):
+    """['1', '1'] when IPv4 and IPv6 forwarding are on (read from /proc)."""
+    return ctx.ssh.check('cat /proc/sys/net/ipv4/ip_forward '
+                         '/proc/sys/net/ipv6/conf/all/forwarding').split()
+
+
 def interfaces(ctx):
     configure_interfaces(ctx)
     problems = []
@@ -125,8 +131,7 @@ def interfaces(ctx):
             if family not in families:
                 problems.append('%s has no global %s address'
                                 % (link['ifname'], family))
-    forwarding = ctx.ssh.check(
-        'sysctl -n net.ipv4.ip_forward net.ipv6.conf.all.forwarding').split()
+    forwarding = forwarding_state(ctx)
     if forwarding != ['1', '1']:
         problems.append('forwarding is %s, not on for IPv4 and IPv6'
                         % '/'.join(forwarding))
@@ -277,7 +282,8 @@ def high_availability(ctx):
     put(ctx, '/etc/conntrackd/conntrackd.conf', config.conntrackd(ctx.nics))
     ctx.ssh.check('sudo keepalived -t -f /etc/keepalived/keepalived.conf')
     ctx.ssh.check('sudo systemctl restart keepalived conntrackd')
-    states = ctx.ssh.run('systemctl is-active keepalived conntrackd').stdout
+    states = ctx.ssh.run(
+        'sudo systemctl is-active keepalived conntrackd').stdout
     if states.split() != ['active', 'active']:
         raise Failed('keepalived/conntrackd not active: %s' % states.split())
     wait_for(lambda: config.VIRTUAL_ADDRESS in ctx.ssh.check(
@@ -329,9 +335,9 @@ def rootwrap(ctx):
 
 
 def boot_clean(ctx):
-    state = ctx.ssh.run('systemctl is-system-running --wait',
+    state = ctx.ssh.run('sudo systemctl is-system-running --wait',
                         timeout=300).stdout.strip()
-    failed = ctx.ssh.check('systemctl list-units --failed --plain '
+    failed = ctx.ssh.check('sudo systemctl list-units --failed --plain '
                            '--no-legend').strip()
     if state != 'running' or failed:
         raise Failed('system %s; failed units: %s' % (state, failed or '-'))
@@ -353,14 +359,13 @@ def reload(ctx):
     ready = time.monotonic() - started
     boot_clean(ctx)
     rules_active(ctx)
-    forwarding = ctx.ssh.check(
-        'sysctl -n net.ipv4.ip_forward net.ipv6.conf.all.forwarding').split()
+    forwarding = forwarding_state(ctx)
     if forwarding != ['1', '1']:
         raise Failed('forwarding off after reboot')
     # The agent re-applies addresses and restarts its services.
     configure_interfaces(ctx)
     ctx.ssh.check('sudo systemctl restart bird dnsmasq keepalived conntrackd')
-    states = ctx.ssh.run('systemctl is-active ssh netfilter-persistent '
+    states = ctx.ssh.run('sudo systemctl is-active ssh netfilter-persistent '
                          'bird dnsmasq keepalived conntrackd').stdout.split()
     if set(states) != {'active'}:
         raise Failed('services after reboot: %s' % ' '.join(states))

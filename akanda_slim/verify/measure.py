@@ -7,14 +7,16 @@ import time
 
 # One guest command line per figure; each prints one item per line.
 SURFACE = {
-    'running_services': 'systemctl list-units --type=service '
+    'running_services': 'sudo systemctl list-units --type=service '
                         '--state=running --plain --no-legend '
                         '| cut -d" " -f1',
     'listening_sockets': 'sudo ss -H -tuln | awk \'{print $1" "$5}\' '
                          '| sort -u',
     'setuid_setgid_files': 'sudo find / -xdev -type f -perm /6000 '
                            '2>/dev/null | sort',
-    'installed_packages': 'dpkg-query -W -f \'${Package}\\n\'',
+    'installed_packages': 'dpkg-query -W -f \'${db:Status-Status} '
+                          '${Package}\\n\' | awk \'$1 == "installed" '
+                          '{print $2}\'',
 }
 
 

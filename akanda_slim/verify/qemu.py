@@ -81,7 +81,7 @@ class Machine:
                     'hostfwd=tcp:127.0.0.1:%d-:%d'
                     % (self.ssh_port, GUEST_SSH_PORT,
                        self.app_port, GUEST_APP_PORT))
-        command += self._nic('mgmt', 'user,id=mgmt,ipv6=on,' + forwards)
+        command += self._nic('mgmt', 'user,id=mgmt,' + forwards)
         for name in ('external', 'internal'):
             if name in self.taps:
                 netdev = ('tap,id=%s,ifname=%s,script=no,downscript=no'

@@ -75,7 +75,7 @@ def _wait(machine, ssh, options):
         raise errors.BootError('%s; serial console log: %s'
                                % (why, machine.console_log))
     ssh_ready = time.monotonic() - machine.started_at
-    state = ssh.run('systemctl is-system-running --wait',
+    state = ssh.run('sudo systemctl is-system-running --wait',
                     timeout=options.boot_timeout).stdout.strip()
     boot_done = time.monotonic() - machine.started_at
     LOG.info('SSH ready after %.1f s, boot finished (%s) after %.1f s',
