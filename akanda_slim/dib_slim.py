@@ -196,7 +196,7 @@ def prune(root, environ):
             _remove_contents(os.path.join(root, p))
             for p in ('etc/udev/hwdb.bin', 'usr/lib/udev/hwdb.bin')
             if os.path.exists(os.path.join(root, p)))
-    if environ.get('DIB_SLIM_PYCACHE', 'remove') == 'remove':
+    if environ.get('DIB_SLIM_PYCACHE', 'keep') == 'remove':
         pattern = os.path.join(root, 'usr/lib/python3*/**/__pycache__')
         caches = glob.glob(pattern, recursive=True)
         freed['python bytecode caches'] = sum(_tree_size(c) for c in caches)

@@ -111,7 +111,7 @@ class PruneTest(base.RootTestCase):
                      'usr/lib/python3/dist-packages/m/__pycache__/m.pyc'):
             self.write(root, path)
         os.makedirs(os.path.join(root, 'var/lib/apt/lists/partial'))
-        freed = dib_slim.prune(root, {})
+        freed = dib_slim.prune(root, {'DIB_SLIM_PYCACHE': 'remove'})
         exists = lambda p: os.path.exists(os.path.join(root, p))  # noqa
         self.assertFalse(exists('usr/share/doc/bash/README'))
         self.assertTrue(exists('usr/share/doc/bash/copyright'))
@@ -131,10 +131,10 @@ class PruneTest(base.RootTestCase):
                           'udev hwdb'}, set(freed))
         self.assertGreater(freed['dpkg path excludes'], 0)
 
-    def test_pycache_kept_on_request(self):
+    def test_pycache_kept_by_default(self):
         root = self.make_root(base.stanza('dpkg'))
         self.write(root, 'usr/lib/python3/dist-packages/m/__pycache__/m.pyc')
-        freed = dib_slim.prune(root, {'DIB_SLIM_PYCACHE': 'keep'})
+        freed = dib_slim.prune(root, {})
         self.assertNotIn('python bytecode caches', freed)
         self.assertTrue(os.path.exists(os.path.join(
             root, 'usr/lib/python3/dist-packages/m/__pycache__/m.pyc')))
