@@ -26,7 +26,6 @@ DIB variables. Set AKANDA_SLIM_KEEP_IMAGES=1 to keep the work directory.
 """
 
 import atexit
-import contextlib
 import dataclasses
 import functools
 import json
@@ -37,6 +36,7 @@ import tempfile
 
 from akanda_slim import build
 from akanda_slim import errors
+from akanda_slim import imagefs
 from akanda_slim import mirrors
 from akanda_slim import target as target_mod
 
@@ -102,27 +102,7 @@ def _run(command):
                           stderr=subprocess.STDOUT).stdout
 
 
-@contextlib.contextmanager
-def mounted(image_path, work):
-    """Mount the image read-only under ``work``; yields the mount point.
-
-    A filesystem image is converted to raw and loop-mounted; a whole-disk
-    image's largest partition is mounted at its offset.
-    """
-    raw = os.path.join(work, 'image.raw')
-    mount = os.path.join(work, 'mnt')
-    os.makedirs(mount, exist_ok=True)
-    _run(['qemu-img', 'convert', '-O', 'raw', image_path, raw])
-    try:
-        offset = _first_partition_offset(raw)
-        options = 'loop,ro' + (',offset=%d' % offset if offset else '')
-        _run(['mount', '-o', options, raw, mount])
-        try:
-            yield mount
-        finally:
-            _run(['umount', mount])
-    finally:
-        os.unlink(raw)
+mounted = imagefs.mounted
 
 
 def read_image(image_path, into):
@@ -137,17 +117,6 @@ def read_image(image_path, into):
         shutil.copytree(os.path.join(mount, 'etc/apt'),
                         os.path.join(into, 'root/etc/apt'), symlinks=True)
         return int(_run(['du', '-sxk', mount]).split()[0])
-
-
-def _first_partition_offset(raw):
-    """Byte offset of the first partition of a whole-disk image, or 0."""
-    output = subprocess.run(['sfdisk', '--json', raw], text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    if output.returncode != 0:
-        return 0
-    table = json.loads(output.stdout)['partitiontable']
-    partitions = sorted(table['partitions'], key=lambda p: -p['size'])
-    return partitions[0]['start'] * table.get('sectorsize', 512)
 
 
 def _build(name, baseline, more_elements=(), environ=None):

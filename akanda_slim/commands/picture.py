@@ -1,0 +1,73 @@
+"""akanda-slim picture: an SVG of what two images are made of."""
+
+import contextlib
+import json
+import logging
+import os
+import sys
+import tempfile
+
+from akanda_slim import composition
+from akanda_slim import errors
+from akanda_slim import imagefs
+from akanda_slim import svg
+
+HELP = ('draw the composition of two images (kernel, Python, router stack, '
+        'docs and locales, the rest; the biggest packages) as SVG')
+LOG = logging.getLogger(__name__)
+
+
+def add_arguments(parser):
+    parser.add_argument('a', help='first image (qcow2, mounted read-only: '
+                        'needs root) or a root directory')
+    parser.add_argument('b', help='second image or root directory')
+    parser.add_argument('-o', '--output', default='composition.svg',
+                        help='SVG file to write (default: %(default)s)')
+    parser.add_argument('--names', nargs=2, metavar=('A', 'B'),
+                        help='labels (default: the file names)')
+    parser.add_argument('--top', type=int, default=10,
+                        help='biggest packages listed per image')
+    parser.add_argument('--json', action='store_true',
+                        help='also print the figures as JSON')
+
+
+@contextlib.contextmanager
+def _root(path):
+    if os.path.isdir(path):
+        yield path
+        return
+    if not os.path.isfile(path):
+        raise errors.UsageError('no such image or directory: %s' % path)
+    with tempfile.TemporaryDirectory(dir='/var/tmp') as work:
+        with imagefs.mounted(path, work) as mount:
+            yield mount
+
+
+def _name(path):
+    return os.path.splitext(os.path.basename(os.path.normpath(path)))[0]
+
+
+def compose(path, name):
+    LOG.info('reading %s', path)
+    with _root(path) as root:
+        return composition.compose(root, name)
+
+
+def run(args):
+    names = args.names or [_name(args.a), _name(args.b)]
+    comps = [compose(args.a, names[0]), compose(args.b, names[1])]
+    title = 'Image composition: %s against %s (disk usage of the tree)' % (
+        names[0], names[1])
+    with open(args.output, 'w') as out:
+        out.write(svg.render(comps, title, top=args.top))
+    if args.json:
+        json.dump([c.to_dict(args.top) for c in comps], sys.stdout, indent=2)
+        sys.stdout.write('\n')
+    else:
+        for comp in comps:
+            print('%s: %.1f MiB: %s' % (comp.name, comp.total_kib / 1024.0,
+                                        ', '.join('%s %.1f' % (
+                                            n, comp.categories[n] / 1024.0)
+                                            for n in composition.CATEGORIES)))
+        print('wrote %s' % args.output)
+    return 0

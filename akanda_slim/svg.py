@@ -1,0 +1,101 @@
+"""Render image compositions side by side as a small hand-written SVG."""
+
+from xml.sax import saxutils
+
+from akanda_slim import composition
+
+COLOURS = {
+    'kernel': '#4e79a7',
+    'Python': '#f28e2b',
+    'router stack': '#59a14f',
+    'docs and locales': '#e15759',
+    'everything else': '#9c9c9c',
+}
+WIDTH = 900
+LEFT = 110
+BAR_WIDTH = 640
+FONT = 'font-family="DejaVu Sans, Arial, sans-serif"'
+
+
+def _mib(kib):
+    return '%.1f MiB' % (kib / 1024.0)
+
+
+def _text(x, y, text, size=12, anchor='start', weight='normal',
+          fill='#222'):
+    return ('<text x="%.1f" y="%.1f" %s font-size="%d" text-anchor="%s" '
+            'font-weight="%s" fill="%s">%s</text>'
+            % (x, y, FONT, size, anchor, weight, fill,
+               saxutils.escape(text)))
+
+
+def _rect(x, y, width, height, fill, title=None):
+    tip = '<title>%s</title>' % saxutils.escape(title) if title else ''
+    return ('<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" '
+            'fill="%s">%s</rect>' % (x, y, width, height, fill, tip))
+
+
+def _stacked_bar(items, y, scale, comp):
+    x = LEFT
+    items.append(_text(LEFT - 10, y + 20, comp.name, 13, 'end', 'bold'))
+    for name in composition.CATEGORIES:
+        kib = comp.categories[name]
+        width = kib * scale
+        items.append(_rect(x, y, width, 30, COLOURS[name],
+                           '%s: %s' % (name, _mib(kib))))
+        if width > 52:
+            items.append(_text(x + width / 2, y + 19, _mib(kib)[:-4], 11,
+                               'middle', fill='#fff'))
+        x += width
+    items.append(_text(x + 8, y + 20, _mib(comp.total_kib), 12,
+                       weight='bold'))
+
+
+def _legend(items, y, comps):
+    """One column per category: its colour and name, then the figures."""
+    column = (WIDTH - LEFT) / len(composition.CATEGORIES)
+    items.append(_text(LEFT - 10, y + 15, ' / '.join(c.name for c in comps),
+                       10, 'end', fill='#555'))
+    for index, name in enumerate(composition.CATEGORIES):
+        x = LEFT + index * column
+        items.append(_rect(x, y - 10, 12, 12, COLOURS[name]))
+        items.append(_text(x + 16, y, name, 11, weight='bold'))
+        values = ' / '.join(_mib(c.categories[name])[:-4] for c in comps)
+        items.append(_text(x + 16, y + 15, values + ' MiB', 11))
+
+
+def _top_packages(items, y, comps, count):
+    column = (WIDTH - 40) / len(comps)
+    biggest = max(k for c in comps for _, k in c.top_packages(count)) or 1
+    for index, comp in enumerate(comps):
+        x = 20 + index * column
+        items.append(_text(x, y, 'biggest packages: %s' % comp.name, 12,
+                           weight='bold'))
+        for row, (name, kib) in enumerate(comp.top_packages(count)):
+            top = y + 10 + row * 20
+            width = (column - 260) * kib / biggest
+            colour = COLOURS[composition.category('', name)]
+            items.append(_text(x + 175, top + 13, name[:26], 11, 'end'))
+            items.append(_rect(x + 181, top + 2, width, 14, colour,
+                               '%s: %s' % (name, _mib(kib))))
+            items.append(_text(x + 185 + width, top + 13, _mib(kib), 10))
+    return y + 10 + count * 20
+
+
+def render(comps, title, top=10):
+    """An SVG document comparing ``comps`` (Composition objects)."""
+    largest = max(c.total_kib for c in comps) or 1
+    scale = BAR_WIDTH / largest
+    items = [_text(20, 28, title, 16, weight='bold')]
+    y = 50
+    for comp in comps:
+        _stacked_bar(items, y, scale, comp)
+        y += 44
+    _legend(items, y + 6, comps)
+    bottom = _top_packages(items, y + 60, comps, top)
+    height = bottom + 20
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
+            'viewBox="0 0 %d %d">\n<rect width="100%%" height="100%%" '
+            'fill="#fff"/>\n%s\n</svg>\n'
+            % (WIDTH, height, WIDTH, height, '\n'.join(items)))

@@ -1,0 +1,83 @@
+import os
+from xml.etree import ElementTree
+
+import fixtures
+import testtools
+
+from akanda_slim import composition
+from akanda_slim import svg
+
+
+class CategoryTest(testtools.TestCase):
+
+    def test_paths_decide_before_packages(self):
+        self.assertEqual('docs and locales', composition.category(
+            '/usr/share/doc/dnsmasq/changelog.gz', 'dnsmasq'))
+        self.assertEqual('kernel', composition.category(
+            '/boot/initrd.img-6.12', None))
+        self.assertEqual('Python', composition.category(
+            '/usr/lib/python3/dist-packages/x.py', None))
+
+    def test_packages(self):
+        cases = {'linux-image-6.12.1-cloud-amd64': 'kernel',
+                 'python3-flask': 'Python', 'libpython3.13-stdlib': 'Python',
+                 'gunicorn': 'Python', 'bird2': 'router stack',
+                 'libip4tc2': 'router stack', 'keepalived': 'router stack',
+                 'coreutils': 'everything else'}
+        for package, expected in cases.items():
+            self.assertEqual(expected, composition.category(
+                '/usr/bin/x', package), package)
+
+
+class ComposeTest(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.root = self.useFixture(fixtures.TempDir()).path
+
+    def write(self, path, size):
+        full = os.path.join(self.root, path)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        with open(full, 'wb') as out:
+            out.write(b'x' * size)
+        return full
+
+    def test_files_attributed_once_and_totals_add_up(self):
+        self.write('usr/sbin/dnsmasq', 64 * 1024)
+        self.write('usr/share/doc/dnsmasq/README', 16 * 1024)
+        self.write('bin/legacy', 8 * 1024)
+        linked = self.write('usr/bin/tool', 32 * 1024)
+        os.link(linked, os.path.join(self.root, 'usr/bin/tool-again'))
+        info = os.path.join(self.root, 'var/lib/dpkg/info')
+        os.makedirs(info)
+        with open(os.path.join(info, 'dnsmasq.list'), 'w') as out:
+            out.write('/usr/sbin/dnsmasq\n/usr/share/doc/dnsmasq/README\n')
+        with open(os.path.join(info, 'tools:amd64.list'), 'w') as out:
+            out.write('/usr/bin/tool\n/bin/legacy\n')
+        result = composition.compose(self.root, 'test')
+        self.assertEqual('test', result.name)
+        self.assertEqual(result.total_kib, sum(result.categories.values()))
+        self.assertEqual(80, result.packages['dnsmasq'])
+        self.assertEqual(40, result.packages['tools'])
+        self.assertGreaterEqual(result.categories['router stack'], 64)
+        self.assertGreaterEqual(result.categories['docs and locales'], 16)
+        self.assertEqual([('dnsmasq', 80), ('tools', 40)],
+                         result.top_packages(2))
+
+
+class SvgTest(testtools.TestCase):
+
+    def test_renders_valid_svg_with_every_category(self):
+        comps = [composition.Composition(
+            name, sum(sizes), dict(zip(composition.CATEGORIES, sizes)),
+            {'linux-image-x': sizes[0], 'libc6': sizes[4]})
+            for name, sizes in (('baseline', (100, 80, 20, 50, 300)),
+                                ('slim', (30, 80, 20, 5, 150)))]
+        document = svg.render(comps, 'a <title> & more')
+        tree = ElementTree.fromstring(document.encode())
+        texts = [t.text for t in tree.iter('{http://www.w3.org/2000/svg}text')]
+        self.assertIn('a <title> & more', texts)
+        for name in composition.CATEGORIES:
+            self.assertIn(name, texts)
+        self.assertIn('550.0 MiB'.replace('550.0', '%.1f' % (550 / 1024.0)),
+                      texts)
