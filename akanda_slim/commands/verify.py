@@ -62,17 +62,9 @@ def _options(args):
                           boot_timeout=args.boot_timeout)
 
 
-def _print_result(result):
-    sys.stderr.write('%-22s %-7s %s\n' % (result.name, result.status,
-                                          result.detail))
-
-
-def _verify(image, kernel, initrd, options, log_dir, show):
+def _session(image, kernel, initrd, options, log_dir):
     workdir = tempfile.mkdtemp(prefix='verify-', dir=log_dir)
-    report = runner.verify(image, workdir, kernel, initrd, options,
-                           on_result=None if show else _print_result)
-    report['log_dir'] = workdir
-    return report
+    return runner.Session(image, workdir, kernel, initrd, options)
 
 
 def run(args):
@@ -94,12 +86,15 @@ def _run(args, options):
                                                dir='/var/tmp')
     os.makedirs(log_dir, exist_ok=True)
     try:
-        reports = {}
+        sessions = [_session(args.image, args.kernel, args.initrd,
+                             options, log_dir)]
         if args.baseline:
-            reports['baseline'] = _verify(args.baseline, None, None,
-                                          options, log_dir, args.json)
-        reports['image'] = _verify(args.image, args.kernel, args.initrd,
-                                   options, log_dir, args.json)
+            sessions.insert(0, _session(args.baseline, None, None, options,
+                                        log_dir))
+        found = runner.verify_interleaved(sessions)
+        for report, session in zip(found, sessions):
+            report['log_dir'] = session.workdir
+        reports = dict(zip(('baseline', 'image')[-len(found):], found))
     except BaseException:
         sys.stderr.write('akanda-slim: logs kept in %s\n' % log_dir)
         raise

@@ -1,9 +1,10 @@
-"""Verify one image: boot it, run the checks once, time further boots.
+"""Verify images: boot them, run the checks once, time further boots.
 
-The first boot carries the host networks and runs every check (one boot
-for all checks, the reboot check included); later boots only time the
-way to SSH and to a finished boot. All of it happens under an ExitStack,
-so QEMU, taps and namespaces go away however the run ends.
+The first boot of an image carries the host networks and runs every check
+(one boot for all checks, the reboot check included); later boots only
+time the way to SSH and to a finished boot. Two images are booted in
+turn. Each boot happens under an ExitStack, so QEMU, taps and namespaces
+go away however the run ends.
 """
 
 import contextlib
@@ -85,41 +86,79 @@ def _wait(machine, ssh, options):
             'system_state': state}
 
 
-def verify(image, workdir, kernel=None, initrd=None, options=None,
-           on_result=None):
-    """Boot and check ``image``; the report as a dict."""
-    options = options or Options()
-    kernel, initrd = boot_files(image, kernel, initrd)
-    seed = seed_mod.make_seed(workdir)
-    ssh = ssh_mod.Ssh(None, seed.private_key, seed.user)
-    boots, results, figures = [], [], {}
-    for number in range(1, options.boots + 1):
+class Session:
+    """One image's verification: its seed, its boots, its check results.
+
+    The first ``boot()`` carries the host networks and runs the checks
+    (when ``options.run_checks``); every boot records its timings.
+    """
+
+    def __init__(self, image, workdir, kernel=None, initrd=None,
+                 options=None):
+        self.image = image
+        self.workdir = workdir
+        self.options = options or Options()
+        self.kernel, self.initrd = boot_files(image, kernel, initrd)
+        self.seed = seed_mod.make_seed(workdir)
+        self.ssh = ssh_mod.Ssh(None, self.seed.private_key, self.seed.user)
+        self.boots, self.results, self.figures = [], [], {}
+
+    def boot(self):
+        """Boot once, time it; the first boot also runs the checks."""
+        number = len(self.boots) + 1
+        first = number == 1 and self.options.run_checks
         with contextlib.ExitStack() as stack:
             networks = None
-            first = number == 1 and options.run_checks
             if first and network.why_not_available() is None:
                 networks = network.HostNetworks()
                 stack.callback(networks.close)
                 networks.create_taps()
-            LOG.info('boot %d of %d: %s', number, options.boots, image)
-            machine = _boot(image, kernel, initrd, seed, workdir, number,
-                            options, networks)
+            LOG.info('boot %d of %d: %s', number, self.options.boots,
+                     self.image)
+            machine = _boot(self.image, self.kernel, self.initrd, self.seed,
+                            self.workdir, number, self.options, networks)
             stack.callback(machine.stop)
             if networks:
                 networks.attach()
-            ssh.port = machine.ssh_port
-            timings = _wait(machine, ssh, options)
-            timings['memory_used_kib'] = measure.memory_used_kib(ssh)
-            boots.append(timings)
+            self.ssh.port = machine.ssh_port
+            timings = _wait(machine, self.ssh, self.options)
+            timings['memory_used_kib'] = measure.memory_used_kib(self.ssh)
+            self.boots.append(timings)
             if number == 1:
-                figures = measure.surface(ssh)
+                self.figures = measure.surface(self.ssh)
             if first:
                 ctx = checks_mod.Context(
-                    ssh=ssh, machine=machine, networks=networks,
-                    workdir=workdir, boot_timeout=options.boot_timeout)
-                results = list(checks_mod.run_checks(ctx, report=on_result))
-    return build_report(image, kernel, initrd, options, boots, results,
-                        figures)
+                    ssh=self.ssh, machine=machine, networks=networks,
+                    workdir=self.workdir,
+                    boot_timeout=self.options.boot_timeout)
+                self.results = list(checks_mod.run_checks(ctx))
+
+    def report(self):
+        return build_report(self.image, self.kernel, self.initrd,
+                            self.options, self.boots, self.results,
+                            self.figures)
+
+
+def verify(image, workdir, kernel=None, initrd=None, options=None):
+    """Boot and check ``image``; the report as a dict."""
+    session = Session(image, workdir, kernel, initrd, options)
+    for _ in range(session.options.boots):
+        session.boot()
+    return session.report()
+
+
+def verify_interleaved(sessions):
+    """Boot the sessions' images in turn, ``boots`` rounds; their reports.
+
+    Alternating the images spreads the host's slow and fast spells over
+    all of them, so their medians compare fairly.
+    """
+    rounds = max(session.options.boots for session in sessions)
+    for _ in range(rounds):
+        for session in sessions:
+            if len(session.boots) < session.options.boots:
+                session.boot()
+    return [session.report() for session in sessions]
 
 
 def build_report(image, kernel, initrd, options, boots, results, figures):

@@ -5,6 +5,8 @@ sources; in CI all of them are there.
 """
 
 import os
+import subprocess
+import tempfile
 
 import testtools
 from testtools import content
@@ -17,6 +19,8 @@ APPLIANCE_PACKAGES = os.path.join(
     os.path.dirname(os.path.dirname(os.path.dirname(
         os.path.abspath(__file__)))),
     'elements', 'akanda-appliance', 'package-installs.yaml')
+SLIM_ENVIRONMENT = os.path.join(os.path.dirname(os.path.dirname(
+    APPLIANCE_PACKAGES)), 'slim', 'environment.d', '10-slim.bash')
 TARGETS = ('targets: slim qcow2 <= 100 MiB, <= 1/3 of the baseline, '
            'slim step <= 10 % of the build time')
 
@@ -24,6 +28,16 @@ TARGETS = ('targets: slim qcow2 <= 100 MiB, <= 1/3 of the baseline, '
 def declared_packages():
     with open(APPLIANCE_PACKAGES) as data:
         return sorted(yaml.safe_load(data))
+
+
+def default_masked_units():
+    """DIB_SLIM_MASK_UNITS as the slim element defaults it."""
+    environ = {k: v for k, v in os.environ.items()
+               if not k.startswith('DIB_SLIM_')}
+    return subprocess.run(
+        ['bash', '-c', 'source "$0"; echo $DIB_SLIM_MASK_UNITS',
+         SLIM_ENVIRONMENT], env=environ, check=True, text=True,
+        stdout=subprocess.PIPE).stdout.split()
 
 
 def comparison_table(baseline, slim):
@@ -96,6 +110,28 @@ class BuildImagesTest(testtools.TestCase):
         with open(os.path.join(images.workdir(), 'comparison.txt'),
                   'w') as out:
             out.write(table + '\n')
+
+    def test_first_boot_work_done_at_build_time(self):
+        slim = images.slim_image()
+        masked = default_masked_units()
+        self.assertIn('systemd-ssh-generator', masked)
+        work = tempfile.mkdtemp(dir=images.workdir())
+        with images.mounted(slim.image, work) as root:
+            for name in masked:
+                where = ('etc/systemd/system-generators'
+                         if name.endswith('-generator')
+                         else 'etc/systemd/system')
+                self.assertEqual('/dev/null', os.readlink(
+                    os.path.join(root, where, name)), name)
+            # ConditionNeedsUpdate=/etc is false: /usr is not newer.
+            usr = os.stat(os.path.join(root, 'usr')).st_mtime_ns
+            for stamp in ('etc/.updated', 'var/.updated'):
+                self.assertGreaterEqual(
+                    os.stat(os.path.join(root, stamp)).st_mtime_ns, usr)
+            kvm = [os.path.join(d, f) for d, _, files in os.walk(
+                os.path.join(root, 'usr/lib/modules')) for f in files
+                if '/arch/x86/kvm' in d]
+            self.assertEqual([], kvm)
 
     def test_rebuild_gives_the_same_package_set(self):
         slim = images.slim_image()

@@ -154,6 +154,36 @@ class BootFilesTest(testtools.TestCase):
                           initrd=os.path.join(self.dir, 'missing'))
 
 
+class InterleavedBootsTest(testtools.TestCase):
+
+    class FakeSession:
+        def __init__(self, name, boots, log):
+            self.name, self.log = name, log
+            self.options = runner.Options(boots=boots)
+            self.boots = []
+
+        def boot(self):
+            self.boots.append(len(self.boots))
+            self.log.append(self.name)
+
+        def report(self):
+            return {'image': self.name, 'boots': list(self.boots)}
+
+    def test_images_boot_in_turn(self):
+        log = []
+        sessions = [self.FakeSession('baseline', 3, log),
+                    self.FakeSession('slim', 3, log)]
+        reports = runner.verify_interleaved(sessions)
+        self.assertEqual(['baseline', 'slim'] * 3, log)
+        self.assertEqual(['baseline', 'slim'], [r['image'] for r in reports])
+
+    def test_each_image_boots_its_own_count(self):
+        log = []
+        runner.verify_interleaved([self.FakeSession('a', 1, log),
+                                   self.FakeSession('b', 2, log)])
+        self.assertEqual(['a', 'b', 'b'], log)
+
+
 class RunChecksTest(testtools.TestCase):
 
     def test_statuses_and_prerequisites(self):

@@ -8,5 +8,6 @@ export DIB_SLIM_LOCALES=${DIB_SLIM_LOCALES:-"en en_US C.UTF-8"}
 export DIB_SLIM_PYCACHE=${DIB_SLIM_PYCACHE:-keep}
 export DIB_SLIM_UDEV_HWDB=${DIB_SLIM_UDEV_HWDB:-remove}
 export DIB_SLIM_INITRAMFS_MODULES=${DIB_SLIM_INITRAMFS_MODULES-"virtio_blk virtio_scsi sd_mod ata_piix ahci xen-blkfront"}
-export DIB_SLIM_KERNEL_MODULES_EXCLUDE=${DIB_SLIM_KERNEL_MODULES_EXCLUDE-"fs/bcachefs fs/btrfs fs/xfs fs/smb fs/nfs fs/nfsd fs/ceph fs/ntfs3 fs/ocfs2 fs/gfs2 fs/jfs fs/f2fs fs/nilfs2 fs/orangefs drivers/infiniband drivers/comedi drivers/target drivers/md net/ceph net/sunrpc net/tipc net/smc net/rds"}
+export DIB_SLIM_KERNEL_MODULES_EXCLUDE=${DIB_SLIM_KERNEL_MODULES_EXCLUDE-"fs/bcachefs fs/btrfs fs/xfs fs/smb fs/nfs fs/nfsd fs/ceph fs/ntfs3 fs/ocfs2 fs/gfs2 fs/jfs fs/f2fs fs/nilfs2 fs/orangefs drivers/infiniband drivers/comedi drivers/target drivers/md arch/x86/kvm net/ceph net/sunrpc net/tipc net/smc net/rds"}
+export DIB_SLIM_MASK_UNITS=${DIB_SLIM_MASK_UNITS-"systemd-ssh-generator systemd-binfmt.service proc-sys-fs-binfmt_misc.automount proc-sys-fs-binfmt_misc.mount e2scrub_reap.service"}
 export DIB_SLIM_PERL_MODULES=${DIB_SLIM_PERL_MODULES:-build-only}
