@@ -49,5 +49,15 @@ class BootError(SlimError):
     """The image did not boot to SSH in time, or QEMU failed."""
 
 
+class GuestPanicError(BootError):
+    """The guest kernel panicked (its serial console says so)."""
+
+    def __init__(self, panic, console_log):
+        super().__init__('guest kernel panic (%s); serial console log: %s'
+                         % (panic, console_log))
+        self.panic = panic
+        self.console_log = console_log
+
+
 class MissingToolError(UsageError):
     """A host program that a command needs is not installed."""

@@ -134,4 +134,5 @@ def summary(reports):
                          image['median']['ssh_ready_seconds'],
                          image['median']['boot_finished_seconds'],
                          image['median']['memory_used_kib'] / 1024.0))
+        lines += compare.panic_lines('image', image)
     return '\n'.join(lines)

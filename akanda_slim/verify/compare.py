@@ -68,12 +68,21 @@ def rst_table(header, body):
     return '\n'.join(lines + [rule])
 
 
+def panic_lines(name, report):
+    """One line per timing boot that panicked and was booted again."""
+    return ['%s boot %d: guest kernel panic (%s), booted again' % (
+        name, p['boot'], p['panic']) for p in report.get('panics', [])]
+
+
 def text(baseline, slim):
     boots = len(slim['boots'])
+    notes = ['Medians of %d boot(s) each under QEMU %s, %d MiB, the two '
+             'images booted in turn.'
+             % (boots, slim['accel'].upper(), slim['memory_mib'])]
+    notes += panic_lines('baseline', baseline) + panic_lines('slim', slim)
     return '\n\n'.join([
         rst_table(('figure', 'baseline', 'slim', 'slim/baseline'),
                   rows(baseline, slim)),
         rst_table(('check', 'baseline', 'slim'), check_rows(baseline, slim)),
-        'Medians of %d boot(s) each under QEMU %s, %d MiB.' % (
-            boots, slim['accel'].upper(), slim['memory_mib']),
+        '\n'.join(notes),
     ])

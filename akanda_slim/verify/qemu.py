@@ -19,6 +19,7 @@ from akanda_slim.verify import tools
 LOG = logging.getLogger(__name__)
 
 KERNEL_COMMAND_LINE = 'root=/dev/vda console=ttyS0 net.ifnames=0'
+PANIC_MARK = 'Kernel panic - not syncing'
 GUEST_SSH_PORT = 22
 GUEST_APP_PORT = 5000
 # Fixed MACs: the checks find each NIC in the guest by its address.
@@ -111,8 +112,23 @@ class Machine:
         with open(self.errors_log) as text:
             return text.read().strip()[-1000:]
 
-    def alive(self):
+    def running(self):
         return self.process is not None and self.process.poll() is None
+
+    def panic(self):
+        """The guest kernel's panic line from the console log, or None."""
+        try:
+            with open(self.console_log, errors='replace') as console:
+                for line in console:
+                    if PANIC_MARK in line:
+                        return line.strip()
+        except FileNotFoundError:
+            pass
+        return None
+
+    def alive(self):
+        """QEMU runs and the guest kernel has not panicked."""
+        return self.running() and self.panic() is None
 
     def stop(self):
         """Kill QEMU and everything in its session; wait for it."""

@@ -70,8 +70,11 @@ def _boot(image, kernel, initrd, seed, workdir, number, options,
 def _wait(machine, ssh, options):
     deadline = machine.started_at + options.boot_timeout
     if not ssh.wait_ready(deadline, machine.alive):
+        panic = machine.panic()
+        if panic:
+            raise errors.GuestPanicError(panic, machine.console_log)
         why = ('QEMU exited: %s' % machine.qemu_output()
-               if not machine.alive() else
+               if not machine.running() else
                'no SSH within %d s' % options.boot_timeout)
         raise errors.BootError('%s; serial console log: %s'
                                % (why, machine.console_log))
@@ -102,11 +105,33 @@ class Session:
         self.seed = seed_mod.make_seed(workdir)
         self.ssh = ssh_mod.Ssh(None, self.seed.private_key, self.seed.user)
         self.boots, self.results, self.figures = [], [], {}
+        self.panics = []
 
     def boot(self):
-        """Boot once, time it; the first boot also runs the checks."""
+        """Boot once, time it; the first boot also runs the checks.
+
+        A timing boot whose guest kernel panics before SSH (seen under
+        TCG: an ``int3`` oops while the kernel patches its own code) is
+        recorded in ``panics`` and booted once more; a second panic, or
+        one on the checks boot, fails the run.
+        """
         number = len(self.boots) + 1
         first = number == 1 and self.options.run_checks
+        try:
+            self._boot_once(number, first)
+        except errors.GuestPanicError as panic:
+            if first or any(p['boot'] == number for p in self.panics):
+                raise
+            kept = panic.console_log[:-len('.log')] + '-panic.log'
+            os.replace(panic.console_log, kept)
+            LOG.warning('boot %d of %s: guest kernel panic (%s), console '
+                        'log kept as %s; booting it again', number,
+                        self.image, panic.panic, kept)
+            self.panics.append({'boot': number, 'panic': panic.panic,
+                                'console_log': kept})
+            self._boot_once(number, first)
+
+    def _boot_once(self, number, first):
         with contextlib.ExitStack() as stack:
             networks = None
             if first and network.why_not_available() is None:
@@ -134,9 +159,11 @@ class Session:
                 self.results = list(checks_mod.run_checks(ctx))
 
     def report(self):
-        return build_report(self.image, self.kernel, self.initrd,
-                            self.options, self.boots, self.results,
-                            self.figures)
+        report = build_report(self.image, self.kernel, self.initrd,
+                              self.options, self.boots, self.results,
+                              self.figures)
+        report['panics'] = self.panics
+        return report
 
 
 def verify(image, workdir, kernel=None, initrd=None, options=None):

@@ -184,6 +184,72 @@ class InterleavedBootsTest(testtools.TestCase):
         self.assertEqual(['a', 'b', 'b'], log)
 
 
+class PanicTest(testtools.TestCase):
+
+    PANIC = ('[    3.56] ---[ end Kernel panic - not syncing: Fatal '
+             'exception in interrupt ]---')
+
+    def setUp(self):
+        super().setUp()
+        self.dir = self.useFixture(fixtures.TempDir()).path
+
+    def machine(self, console_text):
+        log = os.path.join(self.dir, 'console-2.log')
+        if console_text is not None:
+            with open(log, 'w') as out:
+                out.write(console_text)
+        return qemu.Machine('x.qcow2', 'seed.iso', log)
+
+    def test_panic_line_read_from_the_console_log(self):
+        self.assertIsNone(self.machine(None).panic())
+        self.assertIsNone(self.machine('[ 0.0] Linux version\n').panic())
+        self.assertEqual(self.PANIC, self.machine(
+            '[ 0.0] Linux version\n' + self.PANIC + '\n').panic())
+
+    def session(self, outcomes, run_checks=True):
+        """A Session whose boots follow ``outcomes`` ('ok' or 'panic')."""
+        session = runner.Session.__new__(runner.Session)
+        session.image, session.workdir = 'x.qcow2', self.dir
+        session.options = runner.Options(boots=3, run_checks=run_checks)
+        session.boots, session.panics = [], []
+        plan = iter(outcomes)
+
+        def boot_once(number, first):
+            log = os.path.join(self.dir, 'console-%d.log' % number)
+            with open(log, 'w') as out:
+                out.write(self.PANIC)
+            if next(plan) == 'panic':
+                raise errors.GuestPanicError(self.PANIC, log)
+            session.boots.append({'boot': number})
+
+        session._boot_once = boot_once
+        return session
+
+    def test_timing_boot_that_panics_is_booted_again_and_recorded(self):
+        session = self.session(['ok', 'panic', 'ok'])
+        session.boot()
+        session.boot()
+        self.assertEqual([{'boot': 1}, {'boot': 2}], session.boots)
+        kept = os.path.join(self.dir, 'console-2-panic.log')
+        self.assertEqual([{'boot': 2, 'panic': self.PANIC,
+                           'console_log': kept}], session.panics)
+        self.assertTrue(os.path.exists(kept))
+
+    def test_second_panic_or_checks_boot_panic_fails(self):
+        session = self.session(['ok', 'panic', 'panic'])
+        session.boot()
+        self.assertRaises(errors.GuestPanicError, session.boot)
+        self.assertRaises(errors.GuestPanicError,
+                          self.session(['panic', 'ok']).boot)
+
+    def test_comparison_names_the_panics(self):
+        report = {'panics': [{'boot': 3, 'panic': 'Kernel panic - x',
+                              'console_log': 'c'}]}
+        self.assertEqual(['baseline boot 3: guest kernel panic '
+                          '(Kernel panic - x), booted again'],
+                         compare.panic_lines('baseline', report))
+
+
 class RunChecksTest(testtools.TestCase):
 
     def test_statuses_and_prerequisites(self):
