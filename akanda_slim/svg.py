@@ -64,6 +64,17 @@ def _legend(items, y, comps):
         items.append(_text(x + 16, y + 15, values + ' MiB', 11))
 
 
+def short_label(name, room=26):
+    """``name`` cut to ``room`` characters in the middle.
+
+    Its end stays: a kernel package's flavour is in its last characters.
+    """
+    if len(name) <= room:
+        return name
+    tail = room // 2 + 2
+    return name[:room - tail - 1] + '\u2026' + name[-tail:]
+
+
 def _top_packages(items, y, comps, count):
     column = (WIDTH - 40) / len(comps)
     biggest = max(k for c in comps for _, k in c.top_packages(count)) or 1
@@ -75,7 +86,8 @@ def _top_packages(items, y, comps, count):
             top = y + 10 + row * 20
             width = (column - 260) * kib / biggest
             colour = COLOURS[composition.category('', name)]
-            items.append(_text(x + 175, top + 13, name[:26], 11, 'end'))
+            items.append(_text(x + 175, top + 13, short_label(name), 11,
+                               'end'))
             items.append(_rect(x + 181, top + 2, width, 14, colour,
                                '%s: %s' % (name, _mib(kib))))
             items.append(_text(x + 185 + width, top + 13, _mib(kib), 10))

@@ -81,3 +81,11 @@ class SvgTest(testtools.TestCase):
             self.assertIn(name, texts)
         self.assertIn('550.0 MiB'.replace('550.0', '%.1f' % (550 / 1024.0)),
                       texts)
+
+    def test_long_package_names_keep_their_end(self):
+        generic = svg.short_label('linux-image-6.12.118+deb13-amd64')
+        cloud = svg.short_label('linux-image-6.12.118+deb13-cloud-amd64')
+        self.assertEqual(26, len(generic))
+        self.assertTrue(generic.endswith('deb13-amd64'))
+        self.assertTrue(cloud.endswith('cloud-amd64'))
+        self.assertEqual('libc6', svg.short_label('libc6'))
