@@ -192,6 +192,7 @@ class PanicTest(testtools.TestCase):
     def setUp(self):
         super().setUp()
         self.dir = self.useFixture(fixtures.TempDir()).path
+        self.useFixture(fixtures.FakeLogger())
 
     def machine(self, console_text):
         log = os.path.join(self.dir, 'console-2.log')
