@@ -86,15 +86,14 @@ def _run(args, options):
                                                dir='/var/tmp')
     os.makedirs(log_dir, exist_ok=True)
     try:
-        sessions = [_session(args.image, args.kernel, args.initrd,
-                             options, log_dir)]
+        sessions = {}
         if args.baseline:
-            sessions.insert(0, _session(args.baseline, None, None, options,
-                                        log_dir))
-        found = runner.verify_interleaved(sessions)
-        for report, session in zip(found, sessions):
-            report['log_dir'] = session.workdir
-        reports = dict(zip(('baseline', 'image')[-len(found):], found))
+            sessions['baseline'] = _session(args.baseline, None, None,
+                                            options, log_dir)
+        sessions['image'] = _session(args.image, args.kernel, args.initrd,
+                                     options, log_dir)
+        reports = dict(zip(sessions, runner.verify_interleaved(
+            list(sessions.values()))))
     except BaseException:
         sys.stderr.write('akanda-slim: logs kept in %s\n' % log_dir)
         raise

@@ -389,8 +389,8 @@ CHECKS = (
 )
 
 
-def run_checks(ctx, checks=CHECKS, report=None):
-    """Run checks in order; ``report(result)`` after each. Results."""
+def run_checks(ctx, checks=CHECKS):
+    """Run checks in order, logging each result; yields the results."""
     results = {}
     for name, function, needs in checks:
         started = time.monotonic()
@@ -410,6 +410,4 @@ def run_checks(ctx, checks=CHECKS, report=None):
                             round(time.monotonic() - started, 1))
         results[name] = result.status
         LOG.info('check %-22s %s: %s', name, result.status, result.detail)
-        if report:
-            report(result)
         yield result

@@ -57,7 +57,7 @@ def boot_files(image, kernel=None, initrd=None):
 
 def _boot(image, kernel, initrd, seed, workdir, number, options,
           networks=None):
-    """Start QEMU, wait for SSH and a finished boot. (machine, timings)."""
+    """Start QEMU for boot ``number``; the running Machine."""
     console = os.path.join(workdir, 'console-%d.log' % number)
     machine = qemu.Machine(image, seed.iso, console, kernel=kernel,
                            initrd=initrd, accel=options.accel,
@@ -159,19 +159,29 @@ class Session:
                 self.results = list(checks_mod.run_checks(ctx))
 
     def report(self):
-        report = build_report(self.image, self.kernel, self.initrd,
-                              self.options, self.boots, self.results,
-                              self.figures)
-        report['panics'] = self.panics
-        return report
-
-
-def verify(image, workdir, kernel=None, initrd=None, options=None):
-    """Boot and check ``image``; the report as a dict."""
-    session = Session(image, workdir, kernel, initrd, options)
-    for _ in range(session.options.boots):
-        session.boot()
-    return session.report()
+        """The image's verification report, as a dict."""
+        return {
+            'tool': 'akanda-slim',
+            'image': os.path.abspath(self.image),
+            'kernel': self.kernel,
+            'initrd': self.initrd,
+            'accel': self.options.accel,
+            'memory_mib': self.options.memory_mib,
+            'boots': self.boots,
+            'panics': self.panics,
+            'median': {
+                key: measure.median([b[key] for b in self.boots])
+                for key in ('ssh_ready_seconds', 'boot_finished_seconds',
+                            'memory_used_kib')},
+            'checks': [r.to_dict() for r in self.results],
+            'checks_passed': bool(self.results) and all(
+                r.status == checks_mod.PASS for r in self.results),
+            'surface': {name: {'count': len(items), 'items': items}
+                        for name, items in self.figures.items()},
+            'qcow2_bytes': os.path.getsize(self.image),
+            'copy_seconds': measure.copy_seconds(self.image),
+            'log_dir': self.workdir,
+        }
 
 
 def verify_interleaved(sessions):
@@ -186,27 +196,3 @@ def verify_interleaved(sessions):
             if len(session.boots) < session.options.boots:
                 session.boot()
     return [session.report() for session in sessions]
-
-
-def build_report(image, kernel, initrd, options, boots, results, figures):
-    statuses = [r.status for r in results]
-    return {
-        'tool': 'akanda-slim',
-        'image': os.path.abspath(image),
-        'kernel': kernel,
-        'initrd': initrd,
-        'accel': options.accel,
-        'memory_mib': options.memory_mib,
-        'boots': boots,
-        'median': {
-            key: measure.median([b[key] for b in boots])
-            for key in ('ssh_ready_seconds', 'boot_finished_seconds',
-                        'memory_used_kib')},
-        'checks': [r.to_dict() for r in results],
-        'checks_passed': bool(results) and all(
-            s == checks_mod.PASS for s in statuses),
-        'surface': {name: {'count': len(items), 'items': items}
-                    for name, items in figures.items()},
-        'qcow2_bytes': os.path.getsize(image),
-        'copy_seconds': measure.copy_seconds(image),
-    }
