@@ -28,9 +28,9 @@ import dataclasses
 import fnmatch
 import re
 
+from akanda_slim import decision
 from akanda_slim import errors
 from akanda_slim import gcpause
-from akanda_slim import plan as plan_mod
 from akanda_slim import relations
 from akanda_slim import target as target_mod
 from akanda_slim import universe as universe_mod
@@ -214,28 +214,28 @@ def _reverse_index(target, universe, kept):
 
 def _reason(key, package, requested, reverse, kept, policy):
     if key in requested:
-        return plan_mod.REQUESTED, 'requested removal (%s)' % requested[key]
+        return decision.REQUESTED, 'requested removal (%s)' % requested[key]
     for kind, code, words in (
-            ('Recommends', plan_mod.RECOMMENDED_ONLY, 'only recommended by'),
-            ('Suggests', plan_mod.SUGGESTED_ONLY, 'only suggested by')):
+            ('Recommends', decision.RECOMMENDED_ONLY, 'only recommended by'),
+            ('Suggests', decision.SUGGESTED_ONLY, 'only suggested by')):
         by = sorted(reverse[kind][key])
         if by:
             return code, '%s %s' % (words, ', '.join(by))
     kept_dependers = sorted(reverse['hard'][key] & kept)
     if kept_dependers:
-        return (plan_mod.ALTERNATIVE_KEPT,
+        return (decision.ALTERNATIVE_KEPT,
                 'another kept alternative satisfies %s'
                 % ', '.join(kept_dependers))
     needed_by = sorted(reverse['hard'][key])
     if needed_by:
-        return (plan_mod.NEEDED_BY_REMOVED,
+        return (decision.NEEDED_BY_REMOVED,
                 'needed only by packages removed too: %s'
                 % ', '.join(needed_by))
     if policy.name == APPLIANCE and not package.auto:
-        return (plan_mod.UNNEEDED,
+        return (decision.UNNEEDED,
                 'nothing kept depends on it (installed by hand or by an '
                 'element, Priority: %s)' % package.priority)
-    return plan_mod.UNNEEDED, 'nothing installed depends on it'
+    return decision.UNNEEDED, 'nothing installed depends on it'
 
 
 def _match_option(keys, packages, option, patterns, warnings):
@@ -289,12 +289,12 @@ def decide(target, policy):
         package = target.packages[key]
         code, reason = _reason(key, package, requested, reverse, kept,
                                policy)
-        removals.append(plan_mod.Removal(
+        removals.append(decision.Removal(
             package=key, version=package.version,
             installed_size_kib=package.installed_size_kib,
             reason=reason, reason_code=code))
     removals.sort(key=lambda r: (-r.installed_size_kib, r.package))
-    return plan_mod.Plan(
+    return decision.Plan(
         policy=policy.name, root=target.root, roots=roots,
         keep=sorted(kept), remove=removals,
         purge_config_files=sorted(target.config_files),

@@ -4,8 +4,8 @@ import argparse
 import logging
 import os
 
-from akanda_slim import build as build_mod
 from akanda_slim import hostdeps
+from akanda_slim import image_build
 
 HELP = 'build the slim Akanda appliance image with diskimage-builder'
 LOG = logging.getLogger(__name__)
@@ -18,7 +18,7 @@ def add_arguments(parser):
     parser.add_argument('--output-dir', default='.',
                         help='where the image and its report go '
                              '(default: the current directory)')
-    parser.add_argument('--release', default=build_mod.DEFAULT_RELEASE,
+    parser.add_argument('--release', default=image_build.DEFAULT_RELEASE,
                         help='Debian release (default: %(default)s)')
     parser.add_argument('--name',
                         help='image name (default: akanda-slim-RELEASE or '
@@ -34,20 +34,20 @@ def run(args):
     elif os.geteuid() == 0:
         LOG.info('no bindep.txt beside the installed package: host packages '
                  'not checked')
-    whole_disk = build_mod.device_mapper_works()
+    whole_disk = image_build.device_mapper_works()
     if not whole_disk:
         LOG.info('no working device-mapper (/dev/mapper/control, kpartx) '
                  'on this host: building a filesystem image with its kernel '
                  'and initrd beside it (DIB element baremetal), not a '
                  'whole-disk vm image')
-    elements = build_mod.image_elements(args.baseline, whole_disk)
+    elements = image_build.image_elements(args.baseline, whole_disk)
     name = args.name or 'akanda-%s-%s' % (
         'baseline' if args.baseline else 'slim', args.release)
     extra = args.dib_args
     if extra[:1] == ['--']:
         extra = extra[1:]
-    result = build_mod.build(args.output_dir, name, elements,
-                             release=args.release, extra_args=extra)
+    result = image_build.build(args.output_dir, name, elements,
+                               release=args.release, extra_args=extra)
     print('built %s (%s) in %.0f s' % (name, ' '.join(elements),
                                        result.seconds))
     for label, path in result.existing():

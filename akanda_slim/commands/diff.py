@@ -3,7 +3,7 @@
 import json
 import sys
 
-from akanda_slim import diff
+from akanda_slim import package_diff
 
 HELP = ('compare two image reports or target roots: packages added, '
         'removed, changed, biggest size impact first')
@@ -17,10 +17,10 @@ def add_arguments(parser):
 
 
 def run(args):
-    result = diff.compare(args.a, args.b)
+    result = package_diff.compare(args.a, args.b)
     if args.json:
         json.dump(result.to_dict(), sys.stdout, indent=2)
         sys.stdout.write('\n')
     else:
-        print(diff.diff_text(result))
+        print(package_diff.diff_text(result))
     return 0

@@ -7,10 +7,10 @@ import signal
 import sys
 import tempfile
 
+from akanda_slim.bootcheck import compare
+from akanda_slim.bootcheck import qemu
+from akanda_slim.bootcheck import runner
 from akanda_slim import errors
-from akanda_slim.verify import compare
-from akanda_slim.verify import qemu
-from akanda_slim.verify import runner
 
 HELP = ('boot an image under QEMU with a NoCloud seed and check that the '
         'router does its standard operations; measure boots')

@@ -34,13 +34,13 @@ import shutil
 import subprocess
 import tempfile
 
-from akanda_slim import build
 from akanda_slim import errors
+from akanda_slim import image_build
 from akanda_slim import imagefs
 from akanda_slim import mirrors
 from akanda_slim import target as target_mod
 
-RELEASE = os.environ.get('DIB_RELEASE', build.DEFAULT_RELEASE)
+RELEASE = os.environ.get('DIB_RELEASE', image_build.DEFAULT_RELEASE)
 COPIED_FROM_IMAGE = ('var/lib/dpkg/status', 'var/lib/apt/extended_states')
 
 
@@ -50,7 +50,7 @@ def _existing(path):
 
 @dataclasses.dataclass
 class Image:
-    result: build.BuildResult
+    result: image_build.BuildResult
     slim_seconds: float
     packages: dict
     installed_size_kib: int
@@ -81,7 +81,7 @@ def why_not_runnable():
     if os.geteuid() != 0:
         return 'needs root (diskimage-builder chroots, loop mounts)'
     try:
-        build.disk_image_create()
+        image_build.disk_image_create()
         mirrors.debian_mirror()
     except errors.SlimError as exc:
         return str(exc)
@@ -121,12 +121,13 @@ def read_image(image_path, into):
 
 def _build(name, baseline, more_elements=(), environ=None):
     work = workdir()
-    elements = build.image_elements(baseline, build.device_mapper_works())
+    elements = image_build.image_elements(
+        baseline, image_build.device_mapper_works())
     elements += list(more_elements)
     log = os.path.join(work, name + '.log')
     try:
-        result = build.build(work, name, elements, release=RELEASE,
-                             log_path=log, environ=environ)
+        result = image_build.build(work, name, elements, release=RELEASE,
+                                   log_path=log, environ=environ)
     except errors.BuildError:
         with open(log) as text:
             tail = text.read()[-4000:]

@@ -19,7 +19,7 @@ import time
 
 import testtools
 
-from akanda_slim.verify import checks
+from akanda_slim.bootcheck import checks
 from tests.functional import images
 
 SKIP_REASON = images.why_not_runnable()

@@ -1,5 +1,5 @@
+from akanda_slim import decision
 from akanda_slim import errors
-from akanda_slim import plan
 from akanda_slim import policy
 from tests.unit import base
 
@@ -139,7 +139,7 @@ class AppliancePolicyTest(base.RootTestCase):
             S('app', Depends='x | y, z | y'), S('x'), S('y'), S('z'),
             name=policy.APPLIANCE, keep=('app',))
         self.assertEqual(['y'], result.remove_names)
-        self.assertEqual(plan.ALTERNATIVE_KEPT,
+        self.assertEqual(decision.ALTERNATIVE_KEPT,
                          result.remove[0].reason_code)
         result = self.decide(
             S('app', Depends='x | y'), S('other', Depends='y'), S('x'),

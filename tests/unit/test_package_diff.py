@@ -5,8 +5,8 @@ import os
 import fixtures
 
 from akanda_slim import cli
-from akanda_slim import diff
 from akanda_slim import errors
+from akanda_slim import package_diff
 from tests.unit import base
 
 S = base.stanza
@@ -29,7 +29,7 @@ class DiffTest(base.RootTestCase):
                              S('c', version='1.0', Installed_Size='100'))
         new = self.report([('a', '1.0', 10), ('c', '2.0', 130),
                            ('d', '1.0', 40)])
-        result = diff.compare(old, new)
+        result = package_diff.compare(old, new)
         self.assertEqual([('b', 'removed', -500), ('d', 'added', 40),
                           ('c', 'changed', 30)],
                          [(c.package, c.change, c.delta_kib)
@@ -43,9 +43,9 @@ class DiffTest(base.RootTestCase):
 
     def test_identical_sides(self):
         path = self.report([('a', '1', 1)])
-        self.assertEqual([], diff.compare(path, path).changes)
+        self.assertEqual([], package_diff.compare(path, path).changes)
         self.assertIn('no package differences',
-                      diff.diff_text(diff.compare(path, path)))
+                      package_diff.diff_text(package_diff.compare(path, path)))
 
     def test_bad_inputs_are_clear_errors(self):
         tmp = self.useFixture(fixtures.TempDir()).path
@@ -54,7 +54,7 @@ class DiffTest(base.RootTestCase):
             out.write('{"tool": "x"}')
         for path, words in ((os.path.join(tmp, 'missing'), 'cannot read'),
                             (junk, 'neither an image report')):
-            exc = self.assertRaises(errors.UsageError, diff.load, path)
+            exc = self.assertRaises(errors.UsageError, package_diff.load, path)
             self.assertIn(words, str(exc))
 
     def test_command_json(self):

@@ -13,13 +13,13 @@ import logging
 import os
 import time
 
+from akanda_slim.bootcheck import checks as checks_mod
+from akanda_slim.bootcheck import measure
+from akanda_slim.bootcheck import network
+from akanda_slim.bootcheck import qemu
+from akanda_slim.bootcheck import seed as seed_mod
+from akanda_slim.bootcheck import ssh as ssh_mod
 from akanda_slim import errors
-from akanda_slim.verify import checks as checks_mod
-from akanda_slim.verify import measure
-from akanda_slim.verify import network
-from akanda_slim.verify import qemu
-from akanda_slim.verify import seed as seed_mod
-from akanda_slim.verify import ssh as ssh_mod
 
 LOG = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import os
 import subprocess
 import uuid
 
-from akanda_slim.verify import tools
+from akanda_slim.bootcheck import tools
 
 USER = 'akanda'
 HOSTNAME = 'akanda-router'

@@ -5,15 +5,15 @@ import struct
 import fixtures
 import testtools
 
+from akanda_slim.bootcheck import checks
+from akanda_slim.bootcheck import compare
+from akanda_slim.bootcheck import guest_config
+from akanda_slim.bootcheck import measure
+from akanda_slim.bootcheck import probe
+from akanda_slim.bootcheck import qemu
+from akanda_slim.bootcheck import runner
+from akanda_slim.bootcheck import seed
 from akanda_slim import errors
-from akanda_slim.verify import checks
-from akanda_slim.verify import compare
-from akanda_slim.verify import guest_config
-from akanda_slim.verify import measure
-from akanda_slim.verify import probe
-from akanda_slim.verify import qemu
-from akanda_slim.verify import runner
-from akanda_slim.verify import seed
 
 
 class SeedTest(testtools.TestCase):
@@ -87,7 +87,7 @@ class QemuCommandTest(testtools.TestCase):
     def setUp(self):
         super().setUp()
         self.useFixture(fixtures.MonkeyPatch(
-            'akanda_slim.verify.tools.require', lambda p: '/usr/bin/' + p))
+            'akanda_slim.bootcheck.tools.require', lambda p: '/usr/bin/' + p))
 
     def test_filesystem_image_boots_kernel_with_classic_names(self):
         machine = qemu.Machine('img.qcow2', 'seed.iso', 'console.log',

@@ -4,7 +4,7 @@ Each function takes the guest's interface names (``nics``: role -> name)
 and returns file text. Addresses come from ``network``.
 """
 
-from akanda_slim.verify import network
+from akanda_slim.bootcheck import network
 
 EXT = network.EXTERNAL
 INT = network.INTERNAL

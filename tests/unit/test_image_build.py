@@ -5,36 +5,37 @@ import os
 import fixtures
 import testtools
 
-from akanda_slim import build
 from akanda_slim import cli
 from akanda_slim import errors
+from akanda_slim import image_build
 
 
 class BuildTest(testtools.TestCase):
 
     def test_elements(self):
         self.assertEqual(['debian', 'akanda-appliance', 'baremetal', 'slim'],
-                         build.image_elements())
+                         image_build.image_elements())
         self.assertEqual(['debian', 'akanda-appliance', 'vm'],
-                         build.image_elements(baseline=True, whole_disk=True))
+                         image_build.image_elements(baseline=True,
+                                                    whole_disk=True))
 
     def test_source_tree_elements_found(self):
-        found = build.find_elements_dir()
+        found = image_build.find_elements_dir()
         self.assertTrue(os.path.isfile(os.path.join(
             found, 'slim', 'README.rst')))
 
     def test_installed_elements_found(self):
         prefix = self.useFixture(fixtures.TempDir()).path
         installed = os.path.join(prefix, 'share/akanda-slim/elements')
-        for element in build.OUR_ELEMENTS:
+        for element in image_build.OUR_ELEMENTS:
             os.makedirs(os.path.join(installed, element))
-        self.assertEqual(installed, build.find_elements_dir(
+        self.assertEqual(installed, image_build.find_elements_dir(
             ['/nonexistent', installed]))
-        self.assertRaises(errors.UsageError, build.find_elements_dir,
+        self.assertRaises(errors.UsageError, image_build.find_elements_dir,
                           ['/nonexistent'])
 
     def test_environment(self):
-        env = build.dib_environment(
+        env = image_build.dib_environment(
             'bookworm', {'DIB_DISTRIBUTION_MIRROR': 'http://m.example/debian',
                          'DIB_DEBIAN_SECURITY_MIRROR': 'http://m.example/s',
                          'ELEMENTS_PATH': '/mine'}, elements_dir='/ours')
@@ -48,13 +49,13 @@ class BuildTest(testtools.TestCase):
 
         def fake_build(output_dir, name, elements, release, extra_args):
             calls.append((output_dir, name, elements, release, extra_args))
-            return build.BuildResult(name, elements, '/none', '', '', '',
-                                     '', 1.0)
+            return image_build.BuildResult(name, elements, '/none', '', '',
+                                           '', '', 1.0)
 
         self.useFixture(fixtures.MonkeyPatch(
-            'akanda_slim.build.build', fake_build))
+            'akanda_slim.image_build.build', fake_build))
         self.useFixture(fixtures.MonkeyPatch(
-            'akanda_slim.build.device_mapper_works', lambda: False))
+            'akanda_slim.image_build.device_mapper_works', lambda: False))
         self.useFixture(fixtures.MonkeyPatch(
             'akanda_slim.hostdeps.install_missing', lambda profile: []))
         self.useFixture(fixtures.MonkeyPatch(

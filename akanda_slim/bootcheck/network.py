@@ -14,7 +14,7 @@ import signal
 import subprocess
 import uuid
 
-from akanda_slim.verify import tools
+from akanda_slim.bootcheck import tools
 
 LOG = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ import socket
 import subprocess
 import time
 
+from akanda_slim.bootcheck import tools
 from akanda_slim import errors
-from akanda_slim.verify import tools
 
 LOG = logging.getLogger(__name__)
 

@@ -17,10 +17,10 @@ import sys
 import time
 import urllib.request
 
+from akanda_slim.bootcheck import guest_config as config
+from akanda_slim.bootcheck import network
+from akanda_slim.bootcheck import qemu
 from akanda_slim import errors
-from akanda_slim.verify import guest_config as config
-from akanda_slim.verify import network
-from akanda_slim.verify import qemu
 
 LOG = logging.getLogger(__name__)
 
@@ -220,7 +220,7 @@ def dhcp_dns_nat(ctx):
         address, router, dns = text.read().split()[:3]
     ctx.lease = {'address': address, 'router': router, 'dns': dns}
     answer = nets.run('internal', [sys.executable, '-m',
-                                   'akanda_slim.verify.probe', 'dns', dns,
+                                   'akanda_slim.bootcheck.probe', 'dns', dns,
                                    config.DNS_NAME], check=False)
     if answer.stdout.strip() != network.EXTERNAL['host']:
         raise Failed('DNS via %s answered %r for %s' % (
@@ -244,14 +244,14 @@ def dhcp_dns_nat(ctx):
 def nat_connection(nets):
     """Connect from the internal side to the external one; the peer seen."""
     server = nets.popen('external', [
-        sys.executable, '-m', 'akanda_slim.verify.probe', 'serve',
+        sys.executable, '-m', 'akanda_slim.bootcheck.probe', 'serve',
         network.EXTERNAL['host'], str(config.NAT_TEST_PORT)])
     try:
         if server.stdout.readline().strip() != 'listening':
             raise Failed('upstream test server did not start: %s'
                          % server.stderr.read()[-300:])
         client = nets.run('internal', [
-            sys.executable, '-m', 'akanda_slim.verify.probe', 'connect',
+            sys.executable, '-m', 'akanda_slim.bootcheck.probe', 'connect',
             network.EXTERNAL['host'], str(config.NAT_TEST_PORT)],
             check=False)
         if client.returncode != 0:

@@ -1,6 +1,6 @@
 """Tiny network clients and servers run inside the host's namespaces.
 
-``python -m akanda_slim.verify.probe serve ADDRESS PORT`` answers one TCP
+``python -m akanda_slim.bootcheck.probe serve ADDRESS PORT`` answers one TCP
 connection with the peer address it saw (so the client learns whether NAT
 rewrote it); ``connect ADDRESS PORT`` prints that answer; ``dns SERVER
 NAME`` asks SERVER for NAME's A record and prints the addresses.

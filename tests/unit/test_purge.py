@@ -1,8 +1,8 @@
 import subprocess
 
-from akanda_slim import apply
 from akanda_slim import errors
 from akanda_slim import policy
+from akanda_slim import purge
 from akanda_slim import target
 from tests.unit import base
 
@@ -34,7 +34,7 @@ class PurgeTest(base.RootTestCase):
 
     def test_purges_exactly_the_plan(self):
         chroot = FakeChroot('Purg rec [1.0]\nPurg old\n')
-        apply.purge(chroot, self.plan())
+        purge.purge(chroot, self.plan())
         self.assertEqual(2, len(chroot.commands))
         real = chroot.commands[1]
         self.assertNotIn('-s', real)
@@ -42,7 +42,7 @@ class PurgeTest(base.RootTestCase):
 
     def test_refuses_when_apt_would_remove_more(self):
         chroot = FakeChroot('Purg rec [1.0]\nRemv app [1.0]\nPurg old\n')
-        exc = self.assertRaises(errors.ApplyError, apply.purge, chroot,
+        exc = self.assertRaises(errors.ApplyError, purge.purge, chroot,
                                 self.plan())
         self.assertIn('apt would also remove app; nothing was removed',
                       str(exc))
@@ -52,7 +52,7 @@ class PurgeTest(base.RootTestCase):
 class VerificationTest(base.RootTestCase):
 
     def test_problems_are_listed(self):
-        result = apply.Verification(broken_dependencies=['a Depends: b'],
+        result = purge.Verification(broken_dependencies=['a Depends: b'],
                                     dpkg_audit='x is half', apt_check='',
                                     ok=False)
         self.assertEqual(['broken dependency: a Depends: b',
