@@ -61,3 +61,30 @@ class GuestPanicError(BootError):
 
 class MissingToolError(UsageError):
     """A host program that a command needs is not installed."""
+
+
+class CommandError(SlimError):
+    """A host program exited non-zero or timed out.
+
+    ``command`` is the argument list, ``returncode`` None on a time-out,
+    ``output`` what it printed; the message ends with the output's tail.
+    """
+
+    TAIL_LINES = 15
+
+    def __init__(self, command, returncode, output, reason=None):
+        self.command = list(command)
+        self.returncode = returncode
+        self.output = output or ''
+        if reason is None:
+            reason = ('exited with status %s' % returncode
+                      if returncode is not None else 'could not run')
+        tail = self.output.strip().splitlines()[-self.TAIL_LINES:]
+        message = '%s %s' % (' '.join(self.command), reason)
+        if tail:
+            message += ':\n  ' + '\n  '.join(tail)
+        super().__init__(message)
+
+    def tail(self, lines=TAIL_LINES):
+        """The last ``lines`` lines of the output."""
+        return '\n'.join(self.output.strip().splitlines()[-lines:])
