@@ -13,6 +13,10 @@ class UsageError(SlimError):
     exit_code = 2
 
 
+class InputError(UsageError):
+    """An input file is unusable, or a target path leads outside it."""
+
+
 class TargetError(UsageError):
     """The target root is missing or is not a Debian system."""
 
