@@ -1,55 +1,81 @@
 """Install the host packages that bindep.txt lists for a profile.
 
-Used by ``akanda-slim build`` and by the functional tests, so there is one
-list of host packages: bindep.txt.
+One list of host packages, bindep.txt, shipped with the package (setup.cfg
+installs it as ``share/akanda-slim/bindep.txt``), read by ``akanda-slim
+build`` (profile ``build``), ``akanda-slim verify`` and the functional
+tests (profile ``test``). ``install_missing(profile)`` is the API.
 """
 
 import logging
 import os
-import subprocess
 import sys
 
 from akanda_slim import errors
+from akanda_slim import installed_data
+from akanda_slim import process
 
 LOG = logging.getLogger(__name__)
 
-BINDEP_FILE = os.path.join(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))), 'bindep.txt')
+PROFILES = ('build', 'test')
 
 
-def missing_packages(profile, bindep_file=BINDEP_FILE):
-    """Return the bindep.txt packages of ``profile`` not installed here."""
-    if not os.path.exists(bindep_file):
-        raise errors.UsageError('bindep file not found: %s' % bindep_file)
-    result = subprocess.run(
+def find_bindep_file(candidates=None):
+    """The bindep.txt of this installation (source tree or installed)."""
+    candidates = candidates or installed_data.candidates('bindep.txt')
+    for path in candidates:
+        if os.path.isfile(path):
+            return path
+    raise errors.UsageError('bindep.txt not found in %s: reinstall '
+                            'akanda-slim' % ', '.join(candidates))
+
+
+def missing_packages(profile, bindep_file=None):
+    """The bindep.txt packages of ``profile`` not installed here."""
+    if profile not in PROFILES:
+        raise errors.UsageError('unknown bindep profile %r (one of %s)'
+                                % (profile, ', '.join(PROFILES)))
+    bindep_file = bindep_file or find_bindep_file()
+    # bindep exits 1 when something is missing: that is its answer.
+    result = process.run(
         [sys.executable, '-m', 'bindep', '-b', '-f', bindep_file, profile],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        check=False, merge_stderr=False)
     if result.returncode not in (0, 1):
-        raise errors.UsageError('bindep failed: %s' % result.stderr.strip())
+        raise errors.CommandError(
+            ['bindep', '-b', '-f', bindep_file, profile], result.returncode,
+            result.stderr)
     return result.stdout.split()
 
 
-def install_missing(profile, bindep_file=BINDEP_FILE):
-    """Install what ``profile`` lacks with apt-get; needs root."""
+def install_missing(profile, bindep_file=None):
+    """Install what ``profile`` lacks with apt-get (needs root).
+
+    Returns the packages installed (empty when nothing was missing) and
+    logs them; raises UsageError naming them when not root, CommandError
+    when apt-get fails.
+    """
     missing = missing_packages(profile, bindep_file)
     if not missing:
+        LOG.debug('host packages of profile %s: all installed', profile)
         return []
     if os.geteuid() != 0:
         raise errors.UsageError(
             'missing host packages (run as root to install them): %s'
             % ' '.join(missing))
-    LOG.info('installing host packages: %s', ' '.join(missing))
+    LOG.info('installing missing host packages (%s): %s', profile,
+             ' '.join(missing))
     env = dict(os.environ, DEBIAN_FRONTEND='noninteractive')
-    for command in (['apt-get', 'update', '-qq'],
-                    ['apt-get', 'install', '-y', '-qq'] + missing):
-        if subprocess.run(command, env=env).returncode != 0:
-            raise errors.UsageError('%s failed' % ' '.join(command))
+    process.run(['apt-get', 'update', '-qq'], env=env)
+    process.run(['apt-get', 'install', '-y', '-qq'] + missing, env=env)
+    LOG.info('installed host packages: %s', ' '.join(missing))
     return missing
 
 
-def main():
-    logging.basicConfig(level=logging.INFO, format='%(message)s')
-    profile = sys.argv[1] if len(sys.argv) > 1 else 'test'
+def main(argv=None):
+    """``python -m akanda_slim.hostdeps [PROFILE]`` (default: test)."""
+    logging.basicConfig(level=logging.INFO,
+                        format='akanda-slim: %(message)s')
+    argv = sys.argv[1:] if argv is None else argv
+    profile = argv[0] if argv else 'test'
     try:
         install_missing(profile)
     except errors.SlimError as exc:

@@ -11,32 +11,26 @@ import dataclasses
 import logging
 import os
 import shutil
-import subprocess
 import sys
-import sysconfig
 import time
 
 from akanda_slim import errors
+from akanda_slim import installed_data
 from akanda_slim import mirrors
+from akanda_slim import process
+from akanda_slim import releases
 
 LOG = logging.getLogger(__name__)
 
 DEFAULT_RELEASE = 'trixie'
+DEFAULT_OUTPUT = 'akanda-slim-images'
 BASE_ELEMENTS = ('debian', 'akanda-appliance')
 OUR_ELEMENTS = ('akanda-appliance', 'slim')
 
 
 def elements_dir_candidates():
     """Where our elements live: the source tree, then installed data."""
-    source = os.path.join(os.path.dirname(os.path.dirname(
-        os.path.abspath(__file__))), 'elements')
-    candidates = [source]
-    for prefix in (sys.prefix, sysconfig.get_paths()['data'], '/usr/local',
-                   '/usr'):
-        path = os.path.join(prefix, 'share', 'akanda-slim', 'elements')
-        if path not in candidates:
-            candidates.append(path)
-    return candidates
+    return installed_data.candidates('elements')
 
 
 def find_elements_dir(candidates=None):
@@ -55,8 +49,7 @@ def device_mapper_works():
         return False
     if not (shutil.which('kpartx') and shutil.which('dmsetup')):
         return False
-    return subprocess.run(['dmsetup', 'version'], stdout=subprocess.DEVNULL,
-                          stderr=subprocess.DEVNULL).returncode == 0
+    return process.run(['dmsetup', 'version'], check=False).returncode == 0
 
 
 def image_elements(baseline=False, whole_disk=False):
@@ -81,6 +74,11 @@ def dib_environment(release, environ=None, elements_dir=None):
         paths.append(environ['ELEMENTS_PATH'])
     environ['ELEMENTS_PATH'] = ':'.join(paths)
     return environ
+
+
+def check_release(release, environ=None):
+    """Fail (exit 2) unless the build's mirror serves ``release``."""
+    releases.check_release(release, mirrors.debian_mirror(environ=environ))
 
 
 def disk_image_create():
@@ -128,18 +126,19 @@ def build(output_dir, name, elements, release=DEFAULT_RELEASE,
     command += list(extra_args) + list(elements)
     LOG.info('building %s: %s', name, ' '.join(elements))
     started = time.monotonic()
-    if log_path:
-        with open(log_path, 'w') as log:
-            result = subprocess.run(command, env=environment, stdout=log,
-                                    stderr=subprocess.STDOUT)
-    else:
-        result = subprocess.run(command, env=environment)
-    seconds = time.monotonic() - started
-    if result.returncode != 0:
+    try:
+        if log_path:
+            with open(log_path, 'w') as log:
+                process.run(command, env=environment, output=log)
+        else:
+            process.run(command, env=environment, output=sys.stderr)
+    except errors.CommandError as exc:
         raise errors.BuildError(
-            'disk-image-create failed (exit %d)%s'
-            % (result.returncode, ', see %s' % log_path if log_path else ''))
-    LOG.info('built %s in %.0f s', name, seconds)
+            'disk-image-create failed (%s)%s'
+            % ('exit %s' % exc.returncode if exc.returncode is not None
+               else 'could not run',
+               ', see %s' % log_path if log_path else '')) from None
+    seconds = time.monotonic() - started
     return BuildResult(
         name=name, elements=list(elements),
         image='%s.%s' % (prefix, image_type), kernel=prefix + '.vmlinuz',

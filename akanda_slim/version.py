@@ -1,4 +1,4 @@
-"""The installed version of akanda-slim."""
+"""The installed version of akanda-slim, as pbr computed it at install."""
 
 import pbr.version
 
@@ -6,7 +6,8 @@ _info = pbr.version.VersionInfo('akanda-slim')
 
 
 def version_string():
+    """The full version (``0.0.1.dev39``), equal to the installed one."""
     try:
-        return _info.version_string()
+        return _info.release_string()
     except Exception:  # not installed: running from a source tree
         return '0.0.0.dev0'

@@ -15,11 +15,13 @@ def add_arguments(parser):
     parser.add_argument('--baseline', action='store_true',
                         help='build the same elements without slim, for '
                              'comparison')
-    parser.add_argument('--output-dir', default='.',
+    parser.add_argument('--output-dir', default=image_build.DEFAULT_OUTPUT,
                         help='where the image and its report go '
-                             '(default: the current directory)')
+                             '(default: %(default)s, under the current '
+                             'directory)')
     parser.add_argument('--release', default=image_build.DEFAULT_RELEASE,
-                        help='Debian release (default: %(default)s)')
+                        help='Debian release codename, checked against '
+                             'the mirror (default: %(default)s)')
     parser.add_argument('--name',
                         help='image name (default: akanda-slim-RELEASE or '
                              'akanda-baseline-RELEASE)')
@@ -29,11 +31,12 @@ def add_arguments(parser):
 
 
 def run(args):
-    if os.geteuid() == 0 and os.path.exists(hostdeps.BINDEP_FILE):
+    image_build.check_release(args.release)
+    if os.geteuid() == 0:
         hostdeps.install_missing('build')
-    elif os.geteuid() == 0:
-        LOG.info('no bindep.txt beside the installed package: host packages '
-                 'not checked')
+    else:
+        LOG.info('not root: host packages not checked (bindep.txt, '
+                 'profile build)')
     whole_disk = image_build.device_mapper_works()
     if not whole_disk:
         LOG.info('no working device-mapper (/dev/mapper/control, kpartx) '

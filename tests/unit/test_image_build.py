@@ -1,5 +1,6 @@
 """akanda-slim build: elements, environment, command line."""
 
+import importlib.metadata
 import os
 
 import fixtures
@@ -57,6 +58,8 @@ class BuildTest(testtools.TestCase):
         self.useFixture(fixtures.MonkeyPatch(
             'akanda_slim.image_build.device_mapper_works', lambda: False))
         self.useFixture(fixtures.MonkeyPatch(
+            'akanda_slim.image_build.check_release', lambda release: None))
+        self.useFixture(fixtures.MonkeyPatch(
             'akanda_slim.hostdeps.install_missing', lambda profile: []))
         self.useFixture(fixtures.MonkeyPatch(
             'sys.stdout', open(os.devnull, 'w')))
@@ -66,3 +69,103 @@ class BuildTest(testtools.TestCase):
         self.assertEqual([('/o', 'akanda-baseline-bookworm',
                            ['debian', 'akanda-appliance', 'baremetal'],
                            'bookworm', ['-x', '--no-tmpfs'])], calls)
+
+
+class FakeMirror(fixtures.Fixture):
+    """A file:// mirror serving dists/RELEASE/Release for ``releases``."""
+
+    def __init__(self, *releases):
+        self.releases = releases
+
+    def _setUp(self):
+        self.path = self.useFixture(fixtures.TempDir()).path
+        for release in self.releases:
+            os.makedirs(os.path.join(self.path, 'dists', release))
+            with open(os.path.join(self.path, 'dists', release, 'Release'),
+                      'w') as out:
+                out.write('Codename: %s\n' % release)
+        self.url = 'file://' + self.path
+        self.useFixture(fixtures.EnvironmentVariable(
+            'DIB_DISTRIBUTION_MIRROR', self.url))
+        self.useFixture(fixtures.EnvironmentVariable(
+            'DIB_DEBIAN_SECURITY_MIRROR', self.url + '-security'))
+
+
+class BuildCommandTest(testtools.TestCase):
+    """What the build command does before DIB, and what it prints."""
+
+    def setUp(self):
+        super().setUp()
+        self.stdout = self.useFixture(fixtures.StringStream('stdout'))
+        self.useFixture(fixtures.MonkeyPatch('sys.stdout',
+                                             self.stdout.stream))
+        self.stderr = self.useFixture(fixtures.StringStream('stderr'))
+        self.useFixture(fixtures.MonkeyPatch('sys.stderr',
+                                             self.stderr.stream))
+        self.builds = []
+        self.useFixture(fixtures.MonkeyPatch(
+            'akanda_slim.image_build.build', self.fake_build))
+        self.useFixture(fixtures.MonkeyPatch(
+            'akanda_slim.image_build.device_mapper_works', lambda: False))
+        self.useFixture(fixtures.MonkeyPatch(
+            'akanda_slim.hostdeps.install_missing', lambda profile: []))
+
+    def fake_build(self, *args, **kwargs):
+        self.builds.append(args)
+        return image_build.BuildResult('n', [], '/none', '', '', '', '', 2.0)
+
+    def output(self):
+        self.stdout.stream.flush()
+        return self.stdout.getDetails()['stdout'].as_text()
+
+    def errors_printed(self):
+        self.stderr.stream.flush()
+        return self.stderr.getDetails()['stderr'].as_text()
+
+    def test_unknown_release_refused_before_dib(self):
+        self.useFixture(FakeMirror('trixie'))
+        self.assertEqual(2, cli.main(['build', '--release', 'bogus']))
+        self.assertEqual([], self.builds)
+        self.assertIn('akanda-slim: error: unknown Debian release',
+                      self.errors_printed())
+        self.assertIn('dists/bogus/Release', self.errors_printed())
+
+    def test_served_release_builds_and_prints_one_completion_line(self):
+        self.useFixture(FakeMirror('trixie'))
+        self.assertEqual(0, cli.main(['build', '--release', 'trixie']))
+        self.assertEqual(1, len(self.builds))
+        self.assertEqual(image_build.DEFAULT_OUTPUT, self.builds[0][0])
+        completion = [line for line in
+                      (self.output() + self.errors_printed()).splitlines()
+                      if 'built ' in line]
+        self.assertEqual(1, len(completion), completion)
+
+    def test_elements_path(self):
+        self.assertEqual(0, cli.main(['elements-path']))
+        self.assertEqual(image_build.find_elements_dir() + '\n',
+                         self.output())
+
+    def test_dib_env_exports(self):
+        mirror = self.useFixture(FakeMirror('bookworm'))
+        self.useFixture(fixtures.EnvironmentVariable('ELEMENTS_PATH'))
+        self.assertEqual(0, cli.main(['dib-env', '--release', 'bookworm']))
+        self.assertEqual(
+            ['export ELEMENTS_PATH=' + image_build.find_elements_dir(),
+             'export DIB_RELEASE=bookworm',
+             'export DIB_DISTRIBUTION_MIRROR=' + mirror.url,
+             'export DIB_DEBIAN_SECURITY_MIRROR=' + mirror.url
+             + '-security'],
+            self.output().splitlines())
+        self.assertEqual(2, cli.main(['dib-env', '--release', 'nope']))
+
+
+class VersionTest(testtools.TestCase):
+
+    def test_version_is_the_installed_one(self):
+        stdout = self.useFixture(fixtures.StringStream('stdout'))
+        self.useFixture(fixtures.MonkeyPatch('sys.stdout', stdout.stream))
+        self.assertRaises(SystemExit, cli.main, ['--version'])
+        stdout.stream.flush()
+        self.assertEqual(
+            'akanda-slim %s\n' % importlib.metadata.version('akanda-slim'),
+            stdout.getDetails()['stdout'].as_text())
