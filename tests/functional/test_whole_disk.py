@@ -19,7 +19,7 @@ from akanda_slim import image_build
 from tests.functional import images
 
 SKIP_REASON = images.why_not_runnable()
-BOOTLOADER = ('grub-pc', 'grub-efi-amd64')
+BOOTLOADER_PREFIXES = ('grub', 'shim', 'efibootmgr')
 
 
 @testtools.skipIf(SKIP_REASON, SKIP_REASON)
@@ -54,15 +54,22 @@ class WholeDiskTest(testtools.TestCase):
         with open(report_path) as data:
             report = json.load(data)
         self.assertTrue(report['applied'])
+        self.assertEqual([], report['verification']['broken_dependencies'])
         kept = {p['package'] for p in report['packages']}
         removed = {p['package'] for p in report['removed_packages']}
-        self.assertIn('grub2-common', kept)
-        self.assertTrue(kept.intersection(BOOTLOADER),
-                        'no bootloader package kept: %s' % sorted(
-                            p for p in kept if 'grub' in p))
-        self.assertEqual([], sorted(p for p in removed
-                                    if p.startswith(('grub', 'shim'))))
-        print('whole disk (%s): bootloader packages kept: %s' % (
+        bootloader = sorted(p for p in kept | removed
+                            if p.startswith(BOOTLOADER_PREFIXES))
+        # Nothing of the bootloader goes; DIB's bootloader element installs
+        # grub itself later, in finalise.d, so it may not be there yet.
+        self.assertEqual([], sorted(removed.intersection(bootloader)))
+        print('whole disk (%s): bootloader packages at the slim step: %s' % (
             'built' if built else 'stopped at partitioning, no '
-            'device-mapper', ', '.join(sorted(
-                p for p in kept if p.startswith(('grub', 'shim'))))))
+            'device-mapper', ', '.join(bootloader) or 'none yet'))
+        # finalise.d's install-packages (apt-get install, no update) needs
+        # the apt lists that the slim step prunes in post-root.d.
+        self.expectFailure(
+            'slim prunes the apt lists before DIB\'s bootloader element '
+            'installs grub in finalise.d', self.assertNotIn,
+            'apt lists and caches', [
+                name for name, kib in report['pruned_files_kib'].items()
+                if kib])
