@@ -122,6 +122,7 @@ class Session:
         self.ssh = ssh_mod.Ssh(None, self.seed.private_key, self.seed.user)
         self.boots, self.results, self.figures = [], [], {}
         self.panics = []
+        self.host_networks = {}
 
     def boot(self):
         """Boot once, time it; the first boot also runs the checks.
@@ -152,6 +153,9 @@ class Session:
             networks = None
             if first and network.why_not_available() is None:
                 networks = network.HostNetworks()
+                self.host_networks = {
+                    'taps': sorted(networks.taps.values()),
+                    'namespaces': sorted(networks.namespaces.values())}
                 stack.callback(networks.close)
                 networks.create_taps()
             LOG.info('boot %d of %d: %s', number, self.options.boots,
@@ -198,6 +202,7 @@ class Session:
             'qcow2_bytes': os.path.getsize(self.image),
             'copy_seconds': measure.copy_seconds(self.image),
             'log_dir': self.workdir,
+            'host_networks': self.host_networks,
         }
 
 
