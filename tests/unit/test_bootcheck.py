@@ -749,3 +749,29 @@ class DataSourceCheckTest(testtools.TestCase):
             'DataSourceConfigDrive', errors_=['boom']))
         self.assertRaises(checks.Failed, checks.datasource, self.ctx(
             'DataSourceConfigDrive', instance_id='other'))
+
+
+class HostPackagesTest(testtools.TestCase):
+
+    def test_root_installs_the_test_profile_and_says_what(self):
+        from akanda_slim.commands import verify
+        asked = []
+        self.useFixture(fixtures.MonkeyPatch('os.geteuid', lambda: 0))
+        self.useFixture(fixtures.MonkeyPatch(
+            'akanda_slim.hostdeps.install_missing',
+            lambda profile: asked.append(profile) or ['qemu-system-x86']))
+        self.useFixture(fixtures.MonkeyPatch(
+            'akanda_slim.hostdeps.BINDEP_FILE', __file__))
+        logged = self.useFixture(fixtures.FakeLogger())
+        verify._install_host_packages()
+        self.assertEqual(['test'], asked)
+        self.assertIn('installed host packages: qemu-system-x86',
+                      logged.output)
+
+    def test_not_root_installs_nothing(self):
+        from akanda_slim.commands import verify
+        self.useFixture(fixtures.MonkeyPatch('os.geteuid', lambda: 1000))
+        self.useFixture(fixtures.MonkeyPatch(
+            'akanda_slim.hostdeps.install_missing',
+            lambda profile: self.fail('installed as non-root')))
+        verify._install_host_packages()
