@@ -28,6 +28,7 @@ from akanda_slim import errors
 LOG = logging.getLogger(__name__)
 
 PASS, FAIL, NOT_RUN = 'pass', 'fail', 'not run'
+GUEST_UPDATE_DIR = '/tmp/akanda-update'
 
 
 class Failed(errors.VerificationError):
@@ -390,12 +391,14 @@ def package_update(ctx):
     names = updates.choose(installed)
     debs = updates.download(
         release, names, os.path.join(ctx.workdir, 'package-update'))
-    ctx.ssh.check('rm -rf /tmp/akanda-update && mkdir /tmp/akanda-update')
-    ctx.ssh.copy_to(debs, '/tmp/akanda-update/')
-    local = ' '.join(q('./' + os.path.basename(deb)) for deb in debs)
-    ctx.ssh.check('cd /tmp/akanda-update && sudo env DEBIAN_FRONTEND='
-                  'noninteractive apt-get install -y -q --no-download %s'
-                  % local, timeout=600)
+    ctx.ssh.check('rm -rf %s && mkdir %s' % (GUEST_UPDATE_DIR,
+                                             GUEST_UPDATE_DIR))
+    ctx.ssh.copy_to(debs, GUEST_UPDATE_DIR + '/')
+    # apt takes a .deb given by a path (apt-get install ./x.deb).
+    local = ' '.join(q(GUEST_UPDATE_DIR + '/' + os.path.basename(deb))
+                     for deb in debs)
+    ctx.ssh.check('sudo env DEBIAN_FRONTEND=noninteractive apt-get install '
+                  '-y -q %s' % local, timeout=600)
     audit = ctx.ssh.run('sudo dpkg --audit')
     if audit.returncode != 0 or audit.stdout.strip():
         raise Failed('dpkg --audit: %s' % (audit.stdout.strip()
@@ -410,7 +413,7 @@ def package_update(ctx):
             raise Failed('%s is %r after the install, not %s installed'
                          % (name, now, wanted))
         versions.append('%s %s' % (name, wanted))
-    ctx.ssh.check('rm -rf /tmp/akanda-update')
+    ctx.ssh.check('rm -rf %s' % GUEST_UPDATE_DIR)
     return ('%s: apt installed %s from the host\'s mirror; dpkg --audit '
             'and apt-get check clean' % (release, ', '.join(versions)))
 
