@@ -391,8 +391,8 @@ def package_update(ctx):
     names = updates.choose(installed)
     debs = updates.download(
         release, names, os.path.join(ctx.workdir, 'package-update'))
-    ctx.ssh.check('rm -rf %s && mkdir %s' % (GUEST_UPDATE_DIR,
-                                             GUEST_UPDATE_DIR))
+    ctx.ssh.check('rm -rf %s && mkdir %s' % (q(GUEST_UPDATE_DIR),
+                                             q(GUEST_UPDATE_DIR)))
     ctx.ssh.copy_to(debs, GUEST_UPDATE_DIR + '/')
     # apt takes a .deb given by a path (apt-get install ./x.deb).
     local = ' '.join(q(GUEST_UPDATE_DIR + '/' + os.path.basename(deb))
@@ -413,7 +413,7 @@ def package_update(ctx):
             raise Failed('%s is %r after the install, not %s installed'
                          % (name, now, wanted))
         versions.append('%s %s' % (name, wanted))
-    ctx.ssh.check('rm -rf %s' % GUEST_UPDATE_DIR)
+    ctx.ssh.check('rm -rf %s' % q(GUEST_UPDATE_DIR))
     return ('%s: apt installed %s from the host\'s mirror; dpkg --audit '
             'and apt-get check clean' % (release, ', '.join(versions)))
 
