@@ -775,3 +775,66 @@ class HostPackagesTest(testtools.TestCase):
             'akanda_slim.hostdeps.install_missing',
             lambda profile: self.fail('installed as non-root')))
         verify._install_host_packages()
+
+
+class PackageUpdateCheckTest(testtools.TestCase):
+    """The check's guest side, with a scripted guest and a fake download."""
+
+    class Guest:
+        def __init__(self, audit=''):
+            self.commands, self.copied, self.audit = [], [], audit
+
+        def run(self, command, **kwargs):
+            self.commands.append(command)
+            if 'dpkg --audit' in command:
+                return subprocess.CompletedProcess(command, 0, self.audit, '')
+            return subprocess.CompletedProcess(command, 0, '', '')
+
+        def check(self, command, **kwargs):
+            self.commands.append(command)
+            if 'os-release' in command:
+                return 'trixie\n'
+            if 'binary:Package' in command:
+                return 'netbase install\nbash installed\nnetbase installed\n'
+            if "${Version}" in command:
+                name = command.split()[-1]
+                return {'hello': '2.10-5 installed',
+                        'netbase': '6.5 installed'}[name]
+            return ''
+
+        def copy_to(self, paths, remote):
+            self.copied.append((list(paths), remote))
+
+    def setUp(self):
+        super().setUp()
+        self.work = self.useFixture(fixtures.TempDir()).path
+        self.asked = []
+
+        def download(release, names, workdir):
+            self.asked.append((release, tuple(names)))
+            return [os.path.join(workdir, 'hello_2.10-5_amd64.deb'),
+                    os.path.join(workdir, 'netbase_6.5_all.deb')]
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'akanda_slim.bootcheck.package_update.download', download))
+        self.useFixture(fixtures.MonkeyPatch(
+            'akanda_slim.bootcheck.package_update.version_of',
+            lambda deb: os.path.basename(deb).split('_')[1]))
+
+    def test_installs_both_with_apt_by_path_and_checks_dpkg(self):
+        guest = self.Guest()
+        ctx = checks.Context(ssh=guest, machine=None, workdir=self.work)
+        detail = checks.package_update(ctx)
+        self.assertEqual([('trixie', ('hello', 'netbase'))], self.asked)
+        self.assertEqual(checks.GUEST_UPDATE_DIR + '/', guest.copied[0][1])
+        install = [c for c in guest.commands if 'apt-get install' in c][0]
+        self.assertIn(' /tmp/akanda-update/hello_2.10-5_amd64.deb '
+                      '/tmp/akanda-update/netbase_6.5_all.deb', install)
+        self.assertTrue(any('apt-get check' in c for c in guest.commands))
+        self.assertIn('hello 2.10-5, netbase 6.5', detail)
+
+    def test_dpkg_audit_output_fails_the_check(self):
+        ctx = checks.Context(ssh=self.Guest(audit='x is half-configured'),
+                             machine=None, workdir=self.work)
+        error = self.assertRaises(checks.Failed, checks.package_update, ctx)
+        self.assertIn('half-configured', str(error))
