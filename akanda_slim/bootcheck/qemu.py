@@ -61,6 +61,22 @@ def option_value(text):
     return str(text).replace(',', ',,')
 
 
+def children(pid):
+    """PIDs of the direct children of process ``pid`` (Linux /proc)."""
+    found = []
+    try:
+        tasks = os.listdir('/proc/%d/task' % pid)
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            with open('/proc/%d/task/%s/children' % (pid, task)) as text:
+                found += [int(word) for word in text.read().split()]
+        except OSError:
+            continue
+    return found
+
+
 def kvm_usable():
     return os.access('/dev/kvm', os.R_OK | os.W_OK)
 
@@ -185,10 +201,17 @@ class Machine:
         return self.running() and self.panic() is None
 
     def stop(self):
-        """Kill QEMU and everything in its session; wait for it."""
+        """Kill QEMU, its children and everything in its session; wait."""
         if self.process is None:
             return
         if self.process.poll() is None:
+            # QEMU's user network starts guestfwd commands (the metadata
+            # server) in sessions of their own: kill them by pid.
+            for child in children(self.process.pid):
+                try:
+                    os.kill(child, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
             for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 30)):
                 try:
                     os.killpg(self.process.pid, sig)

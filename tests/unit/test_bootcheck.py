@@ -5,6 +5,7 @@ import socket
 import struct
 import subprocess
 import sys
+import time
 
 import fixtures
 import testtools
@@ -838,3 +839,33 @@ class PackageUpdateCheckTest(testtools.TestCase):
                              machine=None, workdir=self.work)
         error = self.assertRaises(checks.Failed, checks.package_update, ctx)
         self.assertIn('half-configured', str(error))
+
+
+class StopTest(testtools.TestCase):
+
+    def test_children_in_sessions_of_their_own_are_killed(self):
+        # A parent whose child leaves its session, as slirp's guestfwd
+        # commands do; stop() must still end the child.
+        parent = subprocess.Popen(
+            [sys.executable, '-c',
+             'import subprocess, sys, time\n'
+             'child = subprocess.Popen(["sleep", "60"],'
+             ' start_new_session=True)\n'
+             'print(child.pid, flush=True)\n'
+             'time.sleep(60)\n'],
+            stdout=subprocess.PIPE, text=True, start_new_session=True)
+        child = int(parent.stdout.readline())
+        self.assertEqual([child], qemu.children(parent.pid))
+        machine = qemu.Machine('img', None, 'c')
+        machine.process = parent
+        machine.stop()
+        parent.stdout.close()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and os.path.exists(
+                '/proc/%d' % child):
+            with open('/proc/%d/stat' % child) as stat:
+                if stat.read().split(') ', 1)[1].startswith('Z'):
+                    break
+            time.sleep(0.1)
+        else:
+            self.assertFalse(os.path.exists('/proc/%d' % child))
