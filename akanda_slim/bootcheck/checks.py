@@ -118,7 +118,8 @@ def datasource(ctx):
         log = os.path.join(os.path.dirname(ctx.seed.metadata_answers),
                            metadata_server.REQUESTS_LOG)
         asked = open(log).read() if os.path.exists(log) else ''
-        if '/openstack/latest/meta_data.json' not in asked:
+        # cloud-init asks for the newest version it knows, not "latest".
+        if not re.search(r'GET /openstack/[^/ ]+/meta_data\.json ', asked):
             raise Failed('the metadata service was not asked for '
                          'meta_data.json (requests: %s)' % asked[-300:])
         detail += '; %d requests to the metadata service' % len(

@@ -77,9 +77,12 @@ class DataSourcesTest(testtools.TestCase):
                            'metadata-requests.log')
         with open(log) as requests:
             asked = requests.read()
-        for path in ('/openstack/latest/meta_data.json',
-                     '/openstack/latest/user_data'):
-            self.assertIn('GET %s ' % path, asked)
+        # The newest version cloud-init knows, then the EC2 tree.
+        for pattern in (r'GET /openstack/[0-9-]+/meta_data\.json ',
+                        r'GET /openstack/[0-9-]+/user_data ',
+                        r'GET /openstack/[0-9-]+/network_data\.json ',
+                        r'GET /latest/meta-data/public-keys/0/openssh-key '):
+            self.assertRegex(asked, pattern)
 
     def test_nocloud_every_check_passes(self):
         self.assert_every_check_passes('nocloud', 'NoCloud')

@@ -869,3 +869,20 @@ class StopTest(testtools.TestCase):
             time.sleep(0.1)
         else:
             self.assertFalse(os.path.exists('/proc/%d' % child))
+
+
+class MetadataRequestsCheckTest(DataSourceCheckTest):
+
+    def test_metadata_service_must_have_been_asked(self):
+        work = self.useFixture(fixtures.TempDir()).path
+        ctx = self.ctx('DataSourceOpenStackLocal [net,ver=2]')
+        ctx.seed.datasource = 'metadata'
+        ctx.seed.metadata_answers = os.path.join(work, 'answers.json')
+        log = os.path.join(work, metadata_server.REQUESTS_LOG)
+        with open(log, 'w') as out:
+            out.write('"GET /openstack HTTP/1.1" 200 -\n')
+        self.assertRaises(checks.Failed, checks.datasource, ctx)
+        with open(log, 'a') as out:
+            out.write('"GET /openstack/2018-08-27/meta_data.json HTTP/1.1" '
+                      '200 -\n')
+        self.assertIn('2 requests', checks.datasource(ctx))
