@@ -871,11 +871,12 @@ class StopTest(testtools.TestCase):
             self.assertFalse(os.path.exists('/proc/%d' % child))
 
 
-class MetadataRequestsCheckTest(DataSourceCheckTest):
+class MetadataRequestsCheckTest(testtools.TestCase):
 
     def test_metadata_service_must_have_been_asked(self):
         work = self.useFixture(fixtures.TempDir()).path
-        ctx = self.ctx('DataSourceOpenStackLocal [net,ver=2]')
+        ctx = DataSourceCheckTest.ctx(
+            None, 'DataSourceOpenStackLocal [net,ver=2]')
         ctx.seed.datasource = 'metadata'
         ctx.seed.metadata_answers = os.path.join(work, 'answers.json')
         log = os.path.join(work, metadata_server.REQUESTS_LOG)
