@@ -11,6 +11,7 @@ import dataclasses
 import json
 import logging
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -18,13 +19,16 @@ import time
 import urllib.request
 
 from akanda_slim.bootcheck import guest_config as config
+from akanda_slim.bootcheck import metadata_server
 from akanda_slim.bootcheck import network
+from akanda_slim.bootcheck import package_update as updates
 from akanda_slim.bootcheck import qemu
 from akanda_slim import errors
 
 LOG = logging.getLogger(__name__)
 
 PASS, FAIL, NOT_RUN = 'pass', 'fail', 'not run'
+GUEST_UPDATE_DIR = '/tmp/akanda-update'
 
 
 class Failed(errors.VerificationError):
@@ -44,6 +48,7 @@ class Context:
     nics: dict = dataclasses.field(default_factory=dict)
     lease: dict = dataclasses.field(default_factory=dict)
     boot_timeout: int = 600
+    seed: object = None
 
 
 @dataclasses.dataclass
@@ -59,8 +64,13 @@ class Result:
 
 def put(ctx, path, text, mode='0644'):
     """Write ``text`` to ``path`` in the guest as root."""
-    ctx.ssh.check('sudo install -D -m %s /dev/stdin %s' % (mode, path),
-                  input=text)
+    ctx.ssh.check('sudo install -D -m %s /dev/stdin %s'
+                  % (shlex.quote(mode), shlex.quote(path)), input=text)
+
+
+def q(value):
+    """``value`` quoted for the guest's shell."""
+    return shlex.quote(str(value))
 
 
 def wait_for(predicate, timeout, what):
@@ -85,6 +95,38 @@ def login(ctx):
     return 'logged in as %s with the injected key; sudo gives root' % user
 
 
+def datasource(ctx):
+    """cloud-init took this instance's data from the expected source."""
+    if ctx.seed is None:
+        raise NotRun('no instance data known to compare with')
+    result = json.loads(ctx.ssh.check(
+        'sudo cat /run/cloud-init/result.json')).get('v1', {})
+    used = result.get('datasource') or ''
+    wanted = ctx.seed.cloud_init_name
+    if not re.match(r'DataSource%s(Local)?\b' % wanted, used):
+        raise Failed('cloud-init used %r, not %s' % (used, wanted))
+    if result.get('errors'):
+        raise Failed('cloud-init reported errors: %s'
+                     % '; '.join(map(str, result['errors']))[:400])
+    instance_id = ctx.ssh.check(
+        'sudo cat /var/lib/cloud/data/instance-id').strip()
+    if instance_id != ctx.seed.instance_id:
+        raise Failed('instance id %r, not the seed\'s %r'
+                     % (instance_id, ctx.seed.instance_id))
+    detail = '%s (instance %s)' % (used, instance_id)
+    if ctx.seed.metadata_answers:
+        log = os.path.join(os.path.dirname(ctx.seed.metadata_answers),
+                           metadata_server.REQUESTS_LOG)
+        asked = open(log).read() if os.path.exists(log) else ''
+        # cloud-init asks for the newest version it knows, not "latest".
+        if not re.search(r'GET /openstack/[^/ ]+/meta_data\.json ', asked):
+            raise Failed('the metadata service was not asked for '
+                         'meta_data.json (requests: %s)' % asked[-300:])
+        detail += '; %d requests to the metadata service' % len(
+            asked.splitlines())
+    return detail
+
+
 def configure_interfaces(ctx):
     """Set addresses as the agent does: ip link/addr per NIC, by MAC."""
     by_mac = {link['address']: link['ifname'] for link in guest_links(ctx)}
@@ -93,19 +135,20 @@ def configure_interfaces(ctx):
             raise Failed('no guest NIC with MAC %s (%s)' % (mac, role))
         ctx.nics[role] = by_mac[mac]
     ext, int_ = network.EXTERNAL, network.INTERNAL
+    nic = {role: q(name) for role, name in ctx.nics.items()}
     commands = [
-        'ip link set %s up' % ctx.nics['external'],
-        'ip link set %s up' % ctx.nics['internal'],
+        'ip link set %s up' % nic['external'],
+        'ip link set %s up' % nic['internal'],
         'ip addr replace %s/%d dev %s' % (ext['guest'], ext['prefix'],
-                                          ctx.nics['external']),
+                                          nic['external']),
         'ip -6 addr replace %s/64 dev %s nodad' % (ext['guest6'],
-                                                   ctx.nics['external']),
+                                                   nic['external']),
         'ip addr replace %s/%d dev %s' % (int_['guest'], int_['prefix'],
-                                          ctx.nics['internal']),
+                                          nic['internal']),
         'ip -6 addr replace %s/64 dev %s nodad' % (int_['guest6'],
-                                                   ctx.nics['internal']),
+                                                   nic['internal']),
         'ip -6 addr replace %s/64 dev %s nodad' % (network.MGMT6,
-                                                   ctx.nics['mgmt']),
+                                                   nic['mgmt']),
     ]
     ctx.ssh.check('; '.join('sudo ' + c for c in commands) + '; true')
 
@@ -176,7 +219,7 @@ def routing(ctx):
 
     wait_for(protocols_up, 30, 'bird protocols up')
     route = wait_for(
-        lambda: ctx.ssh.check('ip route show %s' % config.STATIC_ROUTE4)
+        lambda: ctx.ssh.check('ip route show %s' % q(config.STATIC_ROUTE4))
         .strip(), 20, 'static route in the kernel')
     if 'proto bird' not in route:
         raise Failed('route %s not from bird: %s' % (config.STATIC_ROUTE4,
@@ -230,6 +273,7 @@ def dhcp_dns_nat(ctx):
     if seen_as != network.EXTERNAL['guest']:
         raise Failed('upstream saw %s, not the router\'s NAT address %s'
                      % (seen_as, network.EXTERNAL['guest']))
+    # conntrack prints its summary line on stderr.
     flows = ctx.ssh.check('sudo conntrack -L -p tcp --dport %d 2>/dev/null'
                           % config.NAT_TEST_PORT)
     if 'src=%s' % address not in flows or (
@@ -287,7 +331,7 @@ def high_availability(ctx):
     if states.split() != ['active', 'active']:
         raise Failed('keepalived/conntrackd not active: %s' % states.split())
     wait_for(lambda: config.VIRTUAL_ADDRESS in ctx.ssh.check(
-        'ip -4 addr show dev %s' % ctx.nics['internal']), 20,
+        'ip -4 addr show dev %s' % q(ctx.nics['internal'])), 20,
         'keepalived to take the virtual address')
     ctx.ssh.check('sudo conntrackd -C /etc/conntrackd/conntrackd.conf -s')
     return ('keepalived MASTER with %s; conntrackd answers its stats'
@@ -299,7 +343,7 @@ def agent_runtime(ctx):
     ctx.ssh.check(
         'sudo systemd-run --unit akanda-verify-api --collect '
         '/usr/bin/gunicorn --bind [::]:%d --workers 1 --chdir %s '
-        'verify_app:app' % (qemu.GUEST_APP_PORT, config.APP_DIR))
+        'verify_app:app' % (qemu.GUEST_APP_PORT, q(config.APP_DIR)))
     url = 'http://127.0.0.1:%d/v1/verify' % ctx.machine.app_port
 
     def fetch():
@@ -323,7 +367,7 @@ def rootwrap(ctx):
     put(ctx, '/etc/sudoers.d/akanda-verify',
         config.sudoers(ctx.ssh.user), mode='0440')
     ctx.ssh.check('sudo visudo -c -f /etc/sudoers.d/akanda-verify')
-    wrap = 'sudo -n /usr/bin/oslo-rootwrap %s ' % config.ROOTWRAP_CONF
+    wrap = 'sudo -n /usr/bin/oslo-rootwrap %s ' % q(config.ROOTWRAP_CONF)
     links = ctx.ssh.check(wrap + 'ip -o link show')
     if ctx.nics['internal'] not in links:
         raise Failed('rootwrap ip listed no %s' % ctx.nics['internal'])
@@ -332,6 +376,47 @@ def rootwrap(ctx):
         raise Failed('rootwrap ran a command its filters do not allow')
     return 'oslo-rootwrap runs allowed ip, refuses cat (exit %d)' % (
         refused.returncode)
+
+
+def package_update(ctx):
+    """Install a new package and update one from the image's release."""
+    release = ctx.ssh.check('. /etc/os-release && echo "$VERSION_CODENAME"'
+                            ).strip()
+    if not re.match(r'^[a-z]+$', release):
+        raise Failed('no release codename in /etc/os-release: %r' % release)
+    listing = ctx.ssh.check(
+        "dpkg-query -W -f '${binary:Package} ${db:Status-Status}\\n'")
+    installed = {line.split()[0].split(':')[0]
+                 for line in listing.splitlines()
+                 if line.endswith(' installed')}
+    names = updates.choose(installed)
+    debs = updates.download(
+        release, names, os.path.join(ctx.workdir, 'package-update'))
+    ctx.ssh.check('rm -rf %s && mkdir %s' % (q(GUEST_UPDATE_DIR),
+                                             q(GUEST_UPDATE_DIR)))
+    ctx.ssh.copy_to(debs, GUEST_UPDATE_DIR + '/')
+    # apt takes a .deb given by a path (apt-get install ./x.deb).
+    local = ' '.join(q(GUEST_UPDATE_DIR + '/' + os.path.basename(deb))
+                     for deb in debs)
+    ctx.ssh.check('sudo env DEBIAN_FRONTEND=noninteractive apt-get install '
+                  '-y -q %s' % local, timeout=600)
+    audit = ctx.ssh.run('sudo dpkg --audit')
+    if audit.returncode != 0 or audit.stdout.strip():
+        raise Failed('dpkg --audit: %s' % (audit.stdout.strip()
+                                           or audit.stderr.strip())[:400])
+    ctx.ssh.check('sudo apt-get check -q')
+    versions = []
+    for name, deb in zip(names, debs):
+        wanted = updates.version_of(deb)
+        now = ctx.ssh.check("dpkg-query -W -f '${Version} "
+                            "${db:Status-Status}' %s" % q(name)).strip()
+        if now != '%s installed' % wanted:
+            raise Failed('%s is %r after the install, not %s installed'
+                         % (name, now, wanted))
+        versions.append('%s %s' % (name, wanted))
+    ctx.ssh.check('rm -rf %s' % q(GUEST_UPDATE_DIR))
+    return ('%s: apt installed %s from the host\'s mirror; dpkg --audit '
+            'and apt-get check clean' % (release, ', '.join(versions)))
 
 
 def boot_clean(ctx):
@@ -376,6 +461,7 @@ def reload(ctx):
 CHECKS = (
     # name, function, prerequisites
     ('login', login, ()),
+    ('datasource', datasource, ('login',)),
     ('boot-clean', boot_clean, ('login',)),
     ('interfaces', interfaces, ('login',)),
     ('firewall', firewall, ('interfaces',)),
@@ -385,6 +471,7 @@ CHECKS = (
     ('high-availability', high_availability, ('interfaces',)),
     ('agent-runtime', agent_runtime, ('login',)),
     ('rootwrap', rootwrap, ('interfaces',)),
+    ('package-update', package_update, ('login',)),
     ('reload', reload, ('firewall', 'routing', 'high-availability')),
 )
 

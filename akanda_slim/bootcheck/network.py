@@ -15,6 +15,7 @@ import subprocess
 import uuid
 
 from akanda_slim.bootcheck import tools
+from akanda_slim import process
 
 LOG = logging.getLogger(__name__)
 
@@ -37,9 +38,8 @@ def why_not_available():
 
 
 def _ip(*arguments, check=True):
-    return subprocess.run([tools.require('ip')] + list(arguments),
-                          check=check, text=True, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE)
+    return process.run([tools.require('ip')] + list(arguments),
+                       check=check, merge_stderr=False, timeout=60)
 
 
 class HostNetworks:
@@ -76,9 +76,8 @@ class HostNetworks:
                 self.namespaces[side]] + list(command)
 
     def run(self, side, command, timeout=60, check=True):
-        return subprocess.run(self.command(side, command), check=check,
-                              timeout=timeout, text=True,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        return process.run(self.command(side, command), check=check,
+                           timeout=timeout, merge_stderr=False)
 
     def popen(self, side, command):
         return subprocess.Popen(self.command(side, command), text=True,

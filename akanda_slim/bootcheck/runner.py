@@ -14,6 +14,7 @@ import os
 import time
 
 from akanda_slim.bootcheck import checks as checks_mod
+from akanda_slim.bootcheck import image_check
 from akanda_slim.bootcheck import measure
 from akanda_slim.bootcheck import network
 from akanda_slim.bootcheck import qemu
@@ -31,6 +32,7 @@ class Options:
     memory_mib: int = 1024
     boot_timeout: int = 600
     run_checks: bool = True
+    datasource: str = seed_mod.DEFAULT_DATASOURCE
 
 
 def beside(image, suffix):
@@ -41,7 +43,11 @@ def beside(image, suffix):
 
 
 def boot_files(image, kernel=None, initrd=None):
-    """(kernel, initrd) to boot ``image`` with: given, found, or None."""
+    """(kernel, initrd) to boot ``image`` with: given, found, or None.
+
+    Refuses (UsageError) what cannot boot: a file that is no qcow2 or raw
+    disk or filesystem, or a filesystem image with no kernel and initrd.
+    """
     if not os.path.isfile(image):
         raise errors.UsageError('no such image: %s' % image)
     if bool(kernel) != bool(initrd):
@@ -50,9 +56,17 @@ def boot_files(image, kernel=None, initrd=None):
         for path in (kernel, initrd):
             if not os.path.isfile(path):
                 raise errors.UsageError('no such file: %s' % path)
-        return kernel, initrd
-    found = beside(image, '.vmlinuz'), beside(image, '.initrd')
-    return found if all(found) else (None, None)
+        found = kernel, initrd
+    else:
+        found = beside(image, '.vmlinuz'), beside(image, '.initrd')
+        found = found if all(found) else (None, None)
+    if image_check.kind(image) == image_check.FILESYSTEM and not found[0]:
+        stem = os.path.splitext(image)[0]
+        raise errors.UsageError(
+            '%s is a filesystem image with no kernel and initrd beside it '
+            '(%s.vmlinuz, %s.initrd): it cannot boot by itself; give '
+            '--kernel and --initrd' % (image, stem, stem))
+    return found
 
 
 def _boot(image, kernel, initrd, seed, workdir, number, options,
@@ -62,7 +76,9 @@ def _boot(image, kernel, initrd, seed, workdir, number, options,
     machine = qemu.Machine(image, seed.iso, console, kernel=kernel,
                            initrd=initrd, accel=options.accel,
                            memory_mib=options.memory_mib,
-                           taps=networks.taps if networks else None)
+                           taps=networks.taps if networks else None,
+                           metadata_answers=seed.metadata_answers,
+                           openstack_smbios=seed.datasource != 'nocloud')
     machine.start()
     return machine
 
@@ -102,10 +118,11 @@ class Session:
         self.workdir = workdir
         self.options = options or Options()
         self.kernel, self.initrd = boot_files(image, kernel, initrd)
-        self.seed = seed_mod.make_seed(workdir)
+        self.seed = seed_mod.make_seed(workdir, self.options.datasource)
         self.ssh = ssh_mod.Ssh(None, self.seed.private_key, self.seed.user)
         self.boots, self.results, self.figures = [], [], {}
         self.panics = []
+        self.host_networks = {}
 
     def boot(self):
         """Boot once, time it; the first boot also runs the checks.
@@ -136,6 +153,9 @@ class Session:
             networks = None
             if first and network.why_not_available() is None:
                 networks = network.HostNetworks()
+                self.host_networks = {
+                    'taps': sorted(networks.taps.values()),
+                    'namespaces': sorted(networks.namespaces.values())}
                 stack.callback(networks.close)
                 networks.create_taps()
             LOG.info('boot %d of %d: %s', number, self.options.boots,
@@ -155,7 +175,7 @@ class Session:
                 ctx = checks_mod.Context(
                     ssh=self.ssh, machine=machine, networks=networks,
                     workdir=self.workdir,
-                    boot_timeout=self.options.boot_timeout)
+                    boot_timeout=self.options.boot_timeout, seed=self.seed)
                 self.results = list(checks_mod.run_checks(ctx))
 
     def report(self):
@@ -166,6 +186,7 @@ class Session:
             'kernel': self.kernel,
             'initrd': self.initrd,
             'accel': self.options.accel,
+            'datasource': self.options.datasource,
             'memory_mib': self.options.memory_mib,
             'boots': self.boots,
             'panics': self.panics,
@@ -181,6 +202,7 @@ class Session:
             'qcow2_bytes': os.path.getsize(self.image),
             'copy_seconds': measure.copy_seconds(self.image),
             'log_dir': self.workdir,
+            'host_networks': self.host_networks,
         }
 
 

@@ -7,6 +7,7 @@ import time
 
 from akanda_slim.bootcheck import tools
 from akanda_slim import errors
+from akanda_slim import process
 
 LOG = logging.getLogger(__name__)
 
@@ -14,34 +15,45 @@ LOG = logging.getLogger(__name__)
 class Ssh:
     """ssh to ``user``@127.0.0.1:``port`` (QEMU forwards it to the guest)."""
 
+    OPTIONS = ['-o', 'BatchMode=yes',
+               '-o', 'StrictHostKeyChecking=no',
+               '-o', 'UserKnownHostsFile=/dev/null',
+               '-o', 'IdentitiesOnly=yes',
+               '-o', 'ServerAliveInterval=5',
+               '-o', 'ServerAliveCountMax=6']
+
     def __init__(self, port, key, user):
         self.port = port
         self.key = key
         self.user = user
 
     def command(self, remote, connect_timeout=10):
-        return [tools.require('ssh'), '-q', '-i', self.key,
-                '-p', str(self.port),
-                '-o', 'BatchMode=yes',
-                '-o', 'StrictHostKeyChecking=no',
-                '-o', 'UserKnownHostsFile=/dev/null',
-                '-o', 'IdentitiesOnly=yes',
-                '-o', 'ConnectTimeout=%d' % connect_timeout,
-                '-o', 'ServerAliveInterval=5',
-                '-o', 'ServerAliveCountMax=6',
-                '%s@127.0.0.1' % self.user, remote]
+        return ([tools.require('ssh'), '-q', '-i', self.key,
+                 '-p', str(self.port)] + self.OPTIONS
+                + ['-o', 'ConnectTimeout=%d' % connect_timeout,
+                   '%s@127.0.0.1' % self.user, remote])
+
+    def copy_to(self, paths, remote_dir, timeout=300):
+        """scp local ``paths`` into ``remote_dir`` in the guest."""
+        command = [tools.require('scp'), '-q', '-i', self.key,
+                   '-P', str(self.port)] + self.OPTIONS + list(paths) + [
+            '%s@127.0.0.1:%s' % (self.user, remote_dir)]
+        try:
+            process.run(command, timeout=timeout)
+        except errors.CommandError as failure:
+            raise errors.VerificationError(
+                'copying %s to the guest failed: %s'
+                % (', '.join(paths), failure)) from None
 
     def run(self, remote, timeout=120, input=None):
         """Run a shell command line in the guest; a CompletedProcess."""
         LOG.debug('guest$ %s', remote)
         try:
-            return subprocess.run(self.command(remote), input=input,
-                                  text=True, timeout=timeout,
-                                  stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE)
-        except subprocess.TimeoutExpired:
-            return subprocess.CompletedProcess(
-                remote, 255, '', 'timed out after %d s' % timeout)
+            return process.run(self.command(remote), input=input,
+                               timeout=timeout, check=False,
+                               merge_stderr=False)
+        except errors.CommandError as failure:
+            return subprocess.CompletedProcess(remote, 255, '', str(failure))
 
     def check(self, remote, timeout=120, input=None):
         """Run and return stdout; VerificationError with stderr if it fails."""

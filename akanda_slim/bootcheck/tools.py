@@ -6,8 +6,10 @@ from akanda_slim import errors
 
 PACKAGES = {
     'qemu-system-x86_64': 'qemu-system-x86',
+    'qemu-img': 'qemu-utils',
     'genisoimage': 'genisoimage',
     'ssh': 'openssh-client',
+    'scp': 'openssh-client',
     'ssh-keygen': 'openssh-client',
     'ip': 'iproute2',
     'busybox': 'busybox',

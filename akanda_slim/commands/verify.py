@@ -1,6 +1,8 @@
 """akanda-slim verify: boot an image under QEMU and check the router."""
 
+import glob
 import json
+import logging
 import os
 import shutil
 import signal
@@ -10,10 +12,14 @@ import tempfile
 from akanda_slim.bootcheck import compare
 from akanda_slim.bootcheck import qemu
 from akanda_slim.bootcheck import runner
+from akanda_slim.bootcheck import seed
 from akanda_slim import errors
+from akanda_slim import hostdeps
 
-HELP = ('boot an image under QEMU with a NoCloud seed and check that the '
-        'router does its standard operations; measure boots')
+HELP = ('boot an image under QEMU with its instance data on a config drive, '
+        'a metadata service or a NoCloud seed, and check that the router '
+        'does its standard operations; measure boots')
+LOG = logging.getLogger(__name__)
 
 
 def add_arguments(parser):
@@ -35,9 +41,16 @@ def add_arguments(parser):
                         help='guest memory (default: 1024)')
     parser.add_argument('--boot-timeout', type=int, default=600,
                         metavar='SECONDS', help='per boot (default: 600)')
-    parser.add_argument('--log-dir', help='keep seeds and serial console '
-                        'logs here (default: a temporary directory, kept '
-                        'only when something fails)')
+    parser.add_argument('--datasource', choices=sorted(seed.DATASOURCES),
+                        default=seed.DEFAULT_DATASOURCE,
+                        help='how the guest gets its instance data: Nova\'s '
+                        'config drive, Nova\'s metadata service at '
+                        '169.254.169.254, or a NoCloud seed (default: %s)'
+                        % seed.DEFAULT_DATASOURCE)
+    parser.add_argument('--log-dir', help='keep seeds, serial console logs '
+                        'and the SSH key pair (a private key) here '
+                        '(default: a temporary directory, kept without the '
+                        'key only when something fails)')
     parser.add_argument('--json', action='store_true',
                         help='print the report as JSON')
 
@@ -59,7 +72,21 @@ def _options(args):
         raise errors.UsageError('--accel kvm: /dev/kvm is not usable')
     return runner.Options(boots=args.boots, accel=args.accel,
                           memory_mib=args.memory,
-                          boot_timeout=args.boot_timeout)
+                          boot_timeout=args.boot_timeout,
+                          datasource=args.datasource)
+
+
+def _install_host_packages():
+    """As root, install what bindep profile "test" lacks; say what."""
+    if os.geteuid() != 0:
+        return
+    if not os.path.exists(hostdeps.BINDEP_FILE):
+        LOG.info('no bindep.txt beside the installed package: host packages '
+                 'not checked')
+        return
+    installed = hostdeps.install_missing('test')
+    if installed:
+        LOG.info('installed host packages: %s', ' '.join(installed))
 
 
 def _session(image, kernel, initrd, options, log_dir):
@@ -69,6 +96,10 @@ def _session(image, kernel, initrd, options, log_dir):
 
 def run(args):
     options = _options(args)
+    for image in filter(None, (args.image, args.baseline)):
+        if not os.path.isfile(image):
+            raise errors.UsageError('no such image: %s' % image)
+    _install_host_packages()
     runner.boot_files(args.image, args.kernel, args.initrd)
     if args.baseline:
         runner.boot_files(args.baseline)
@@ -80,11 +111,25 @@ def run(args):
             signal.signal(signum, handler)
 
 
+def _remove_keys(log_dir):
+    """Delete the runs' SSH key pairs from a log directory kept for logs."""
+    for path in glob.glob(os.path.join(log_dir, 'verify-*', 'id_ed25519*')):
+        os.remove(path)
+
+
 def _run(args, options):
     keep = bool(args.log_dir)
     log_dir = args.log_dir or tempfile.mkdtemp(prefix='akanda-slim-verify-',
                                                dir='/var/tmp')
     os.makedirs(log_dir, exist_ok=True)
+    try:
+        return _verify(args, options, log_dir, keep)
+    finally:
+        if not keep:
+            _remove_keys(log_dir)
+
+
+def _verify(args, options, log_dir, keep):
     try:
         sessions = {}
         if args.baseline:

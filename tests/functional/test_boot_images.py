@@ -21,26 +21,14 @@ import testtools
 
 from akanda_slim.bootcheck import checks
 from tests.functional import images
+from tests.functional import leftovers
 
 SKIP_REASON = images.why_not_runnable()
 BOOTS = int(os.environ.get('AKANDA_SLIM_BOOTS', '5'))
 
 
-def _leftovers():
-    """QEMU processes, akanda-slim namespaces and taps that exist now."""
-    namespaces = subprocess.run(['ip', 'netns', 'list'], text=True,
-                                stdout=subprocess.PIPE).stdout
-    links = subprocess.run(['ip', '-o', 'link', 'show'], text=True,
-                           stdout=subprocess.PIPE).stdout
-    qemus = subprocess.run(['pgrep', '-f', 'qemu-system-x86_64'], text=True,
-                           stdout=subprocess.PIPE).stdout
-    return {
-        'qemu': qemus.split(),
-        'netns': [n.split()[0] for n in namespaces.splitlines()
-                  if n.startswith('akanda-slim-')],
-        'taps': [line.split(':')[1].strip() for line in links.splitlines()
-                 if line.split(':')[1].strip().startswith(('aksx', 'aksi'))],
-    }
+def _log_dir():
+    return os.path.join(images.workdir(), 'verify-logs')
 
 
 @functools.lru_cache(maxsize=None)
@@ -50,7 +38,7 @@ def verified():
     result = subprocess.run(
         [sys.executable, '-m', 'akanda_slim', 'verify', '--json',
          '--boots', str(BOOTS), '--baseline', baseline.image, slim.image,
-         '--log-dir', os.path.join(images.workdir(), 'verify-logs')],
+         '--log-dir', _log_dir()],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     reports = json.loads(result.stdout) if result.stdout.strip() else {}
     if reports:
@@ -108,9 +96,20 @@ class BootImagesTest(testtools.TestCase):
         print('boot to ready, slim/baseline: %.2f (target 0.80: %s)'
               % (ratio, 'met' if ratio <= 0.8 else 'MISSED'))
 
+    def test_config_drive_is_the_default_datasource(self):
+        for side in ('baseline', 'image'):
+            self.assertEqual('configdrive', self.reports[side]['datasource'])
+        detail = [c['detail'] for c in self.reports['image']['checks']
+                  if c['name'] == 'datasource']
+        self.assertTrue(detail[0].startswith('DataSourceConfigDrive'),
+                        detail)
+
     def test_nothing_left_behind(self):
-        self.assertEqual({'qemu': [], 'netns': [], 'taps': []},
-                         _leftovers())
+        for side in ('baseline', 'image'):
+            self.assertTrue(self.reports[side]['host_networks'])
+            self.assertEqual({'processes': [], 'netns': [], 'taps': []},
+                             leftovers.of_report(self.reports[side],
+                                                 _log_dir()))
 
 
 @testtools.skipIf(SKIP_REASON, SKIP_REASON)
@@ -118,13 +117,22 @@ class InterruptedVerifyTest(testtools.TestCase):
 
     def test_sigterm_during_boot_leaves_nothing(self):
         slim = images.slim_image()
+        log_dir = os.path.join(images.workdir(), 'verify-sigterm')
+        before = leftovers.host_networks()
         process = subprocess.Popen(
-            [sys.executable, '-m', 'akanda_slim', 'verify', slim.image],
+            [sys.executable, '-m', 'akanda_slim', 'verify', slim.image,
+             '--log-dir', log_dir],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+        def ours():
+            now = leftovers.host_networks()
+            return {key: sorted(set(now[key]) - set(before[key]))
+                    for key in now}
+
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            found = _leftovers()
-            if found['qemu'] and found['netns']:
+            found = ours()
+            if leftovers.processes_naming(log_dir) and found['netns']:
                 break
             time.sleep(0.5)
         else:
@@ -135,5 +143,5 @@ class InterruptedVerifyTest(testtools.TestCase):
         _, stderr = process.communicate(timeout=120)
         self.assertNotEqual(0, process.returncode)
         self.assertIn('logs kept in', stderr)
-        self.assertEqual({'qemu': [], 'netns': [], 'taps': []},
-                         _leftovers())
+        self.assertEqual([], leftovers.processes_naming(log_dir))
+        self.assertEqual({'netns': [], 'taps': []}, ours())

@@ -1,6 +1,11 @@
+import json
 import os
+import shutil
 import socket
 import struct
+import subprocess
+import sys
+import time
 
 import fixtures
 import testtools
@@ -8,7 +13,11 @@ import testtools
 from akanda_slim.bootcheck import checks
 from akanda_slim.bootcheck import compare
 from akanda_slim.bootcheck import guest_config
+from akanda_slim.bootcheck import image_check
+from akanda_slim.bootcheck import instance
 from akanda_slim.bootcheck import measure
+from akanda_slim.bootcheck import metadata_server
+from akanda_slim.bootcheck import package_update
 from akanda_slim.bootcheck import probe
 from akanda_slim.bootcheck import qemu
 from akanda_slim.bootcheck import runner
@@ -128,11 +137,23 @@ class BootFilesTest(testtools.TestCase):
     def setUp(self):
         super().setUp()
         self.dir = self.useFixture(fixtures.TempDir()).path
+        self.kind = image_check.DISK
+        self.useFixture(fixtures.MonkeyPatch(
+            'akanda_slim.bootcheck.image_check.kind', lambda i: self.kind))
 
     def touch(self, name):
         path = os.path.join(self.dir, name)
         open(path, 'w').close()
         return path
+
+    def test_filesystem_without_kernel_is_refused_at_once(self):
+        self.kind = image_check.FILESYSTEM
+        image = self.touch('fs.qcow2')
+        error = self.assertRaises(errors.UsageError, runner.boot_files,
+                                  image)
+        self.assertIn('filesystem image with no kernel', str(error))
+        kernel, initrd = self.touch('fs.vmlinuz'), self.touch('fs.initrd')
+        self.assertEqual((kernel, initrd), runner.boot_files(image))
 
     def test_found_beside_the_image(self):
         image = self.touch('x.qcow2')
@@ -342,6 +363,9 @@ class VerifyCommandTest(testtools.TestCase):
     def main(self, *argv):
         from akanda_slim import cli
         import io
+        self.useFixture(fixtures.MonkeyPatch(
+            'akanda_slim.commands.verify._install_host_packages',
+            lambda: None))
         err = self.useFixture(fixtures.MonkeyPatch('sys.stderr',
                                                    io.StringIO())).new_value
         return cli.main(list(argv)), err.getvalue()
@@ -352,10 +376,514 @@ class VerifyCommandTest(testtools.TestCase):
         code, err = self.main('verify', image)
         self.assertEqual((2, 1), (code, len(err.strip().splitlines())))
         self.assertIn('no such image', err)
-        open(image, 'w').close()
+        with open(image, 'w') as text:
+            text.write('not an image\n')
         code, err = self.main('verify', image, '--boots', '0')
         self.assertEqual(2, code)
         self.assertIn('--boots', err)
         code, err = self.main('verify', image, '--kernel', image)
         self.assertEqual(2, code)
         self.assertIn('--initrd', err)
+
+    @testtools.skipUnless(shutil.which('qemu-img'), 'needs qemu-img')
+    def test_text_file_refused_before_booting(self):
+        directory = self.useFixture(fixtures.TempDir()).path
+        image = os.path.join(directory, 'x.qcow2')
+        with open(image, 'w') as text:
+            text.write('not an image\n')
+        code, err = self.main('verify', image)
+        self.assertEqual((2, 1), (code, len(err.strip().splitlines())))
+        self.assertIn('nothing verify can boot', err)
+
+    def test_datasource_choices(self):
+        from akanda_slim import cli
+        parser = cli.build_parser()
+        self.assertEqual('configdrive',
+                         parser.parse_args(['verify', 'x']).datasource)
+        self.assertEqual('metadata', parser.parse_args(
+            ['verify', '--datasource', 'metadata', 'x']).datasource)
+
+    def test_key_pair_removed_unless_log_dir_given(self):
+        from akanda_slim.commands import verify
+        log_dir = self.useFixture(fixtures.TempDir()).path
+        run = os.path.join(log_dir, 'verify-abc')
+        os.makedirs(run)
+        for name in ('id_ed25519', 'id_ed25519.pub', 'console-1.log'):
+            open(os.path.join(run, name), 'w').close()
+        verify._remove_keys(log_dir)
+        self.assertEqual(['console-1.log'], os.listdir(run))
+
+
+def an_instance(user_data='#cloud-config\n{}\n'):
+    return instance.Instance(
+        uuid='0b5c2f0e-1111-4222-8333-444455556666', hostname='akanda-router',
+        public_key='ssh-ed25519 AAAA test', user_data=user_data,
+        macs=dict(qemu.MACS),
+        addresses={'external': {'ip': '172.16.77.10',
+                                'netmask': '255.255.255.0'}})
+
+
+class InstanceDataTest(testtools.TestCase):
+
+    def test_config_drive_layout_as_nova_writes_it(self):
+        files = instance.config_drive_files(an_instance())
+        for path in ('openstack/latest/meta_data.json',
+                     'openstack/latest/network_data.json',
+                     'openstack/latest/user_data',
+                     'openstack/latest/vendor_data.json',
+                     'openstack/latest/vendor_data2.json',
+                     'ec2/latest/meta-data.json', 'ec2/latest/user-data',
+                     'openstack/2015-10-15/network_data.json'):
+            self.assertIn(path, files)
+        # Versions before Liberty carry no network_data.json, as in Nova.
+        self.assertNotIn('openstack/2013-10-17/network_data.json', files)
+        self.assertIn('openstack/2013-10-17/vendor_data.json', files)
+        self.assertNotIn('openstack/2013-04-04/vendor_data.json', files)
+        meta = json.loads(files['openstack/latest/meta_data.json'])
+        self.assertEqual('0b5c2f0e-1111-4222-8333-444455556666', meta['uuid'])
+        self.assertEqual({'akanda-slim-verify': 'ssh-ed25519 AAAA test'},
+                         meta['public_keys'])
+        self.assertEqual('ssh', meta['keys'][0]['type'])
+        for key in ('hostname', 'name', 'availability_zone', 'launch_index'):
+            self.assertIn(key, meta)
+
+    def test_network_data_names_the_three_nics_by_mac(self):
+        data = instance.network_data(an_instance())
+        self.assertEqual(sorted(qemu.MACS.values()), sorted(
+            link['ethernet_mac_address'] for link in data['links']))
+        by_link = {n['link']: n for n in data['networks']}
+        links = {link['ethernet_mac_address']: link['id']
+                 for link in data['links']}
+        self.assertEqual('ipv4_dhcp',
+                         by_link[links[qemu.MACS['mgmt']]]['type'])
+        external = by_link[links[qemu.MACS['external']]]
+        self.assertEqual(('ipv4', '172.16.77.10'),
+                         (external['type'], external['ip_address']))
+        self.assertEqual([], data['services'])
+
+    def test_metadata_api_answers_what_cloud_init_asks(self):
+        answers = instance.metadata_api(an_instance())
+        self.assertIn('latest', answers['/openstack'].split())
+        self.assertEqual(answers['/openstack'], answers['/openstack/'])
+        self.assertIn('meta_data.json',
+                      answers['/openstack/latest'].split())
+        self.assertIn('public-keys/',
+                      answers['/latest/meta-data/'].split())
+        self.assertEqual('0=akanda-slim-verify',
+                         answers['/latest/meta-data/public-keys/'])
+        self.assertEqual('ssh-ed25519 AAAA test', answers[
+            '/latest/meta-data/public-keys/0/openssh-key'])
+        self.assertEqual('nova', answers[
+            '/latest/meta-data/placement/availability-zone'])
+        self.assertEqual(an_instance().user_data,
+                         answers['/openstack/latest/user_data'])
+
+
+class MetadataServerTest(testtools.TestCase):
+    """The server as QEMU runs it: one connection on stdin/stdout."""
+
+    def setUp(self):
+        super().setUp()
+        self.dir = self.useFixture(fixtures.TempDir()).path
+        self.answers = os.path.join(self.dir, 'answers.json')
+        with open(self.answers, 'w') as out:
+            json.dump(instance.metadata_api(an_instance()), out)
+
+    def request(self, raw):
+        ours, theirs = socket.socketpair()
+        server = subprocess.Popen(
+            [sys.executable, '-m', 'akanda_slim.bootcheck.metadata_server',
+             self.answers], stdin=theirs, stdout=theirs, stderr=theirs)
+        theirs.close()
+        with ours:
+            ours.sendall(raw)
+            reply = b''
+            while True:
+                chunk = ours.recv(65536)
+                if not chunk:
+                    break
+                reply += chunk
+        self.assertEqual(0, server.wait(30))
+        return reply
+
+    def test_answers_a_get_and_logs_it(self):
+        reply = self.request(b'GET /openstack/latest/meta_data.json '
+                             b'HTTP/1.1\r\nHost: 169.254.169.254\r\n\r\n')
+        head, body = reply.split(b'\r\n\r\n', 1)
+        self.assertTrue(head.startswith(b'HTTP/1.0 200'))
+        self.assertEqual('0b5c2f0e-1111-4222-8333-444455556666',
+                         json.loads(body)['uuid'])
+        with open(os.path.join(self.dir,
+                               metadata_server.REQUESTS_LOG)) as log:
+            self.assertIn('/openstack/latest/meta_data.json', log.read())
+
+    def test_unknown_paths_and_methods_are_refused(self):
+        self.assertIn(b' 404 ', self.request(
+            b'GET /etc/passwd HTTP/1.0\r\n\r\n').split(b'\r\n')[0])
+        self.assertIn(b' 501 ', self.request(
+            b'POST /openstack HTTP/1.0\r\n\r\n').split(b'\r\n')[0])
+
+    def test_an_oversized_answers_file_is_refused(self):
+        with open(self.answers, 'w') as out:
+            out.write('{"x": "%s"}' % (
+                'y' * metadata_server.MAX_ANSWERS_BYTES))
+        self.assertRaises(ValueError, metadata_server.load_answers,
+                          self.answers)
+
+
+class QemuDataSourceTest(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fixtures.MonkeyPatch(
+            'akanda_slim.bootcheck.tools.require', lambda p: '/usr/bin/' + p))
+
+    def test_metadata_service_on_nova_addresses_with_smbios(self):
+        command = qemu.Machine('img', None, 'c', metadata_answers='/w/a.json',
+                               openstack_smbios=True).command()
+        mgmt = [a for a in command if a.startswith('user,id=mgmt')][0]
+        self.assertIn('net=169.254.169.0/24,', mgmt)
+        self.assertIn('guestfwd=tcp:169.254.169.254:80-cmd:', mgmt)
+        self.assertIn('akanda_slim.bootcheck.metadata_server /w/a.json',
+                      mgmt)
+        self.assertIn('product=OpenStack Nova',
+                      command[command.index('-smbios') + 1])
+        self.assertNotIn('media=cdrom', ' '.join(command))
+
+    def test_nocloud_has_no_openstack_smbios(self):
+        command = qemu.Machine('img', 'seed.iso', 'c').command()
+        self.assertNotIn('-smbios', command)
+        self.assertIn('file=seed.iso,if=virtio,media=cdrom,readonly=on',
+                      command)
+
+    def test_commas_in_paths_are_doubled(self):
+        command = qemu.Machine('a,format=raw.qcow2', 's,x.iso', 'c,1.log',
+                               metadata_answers='/w,x/a.json').command()
+        self.assertIn('file=a,,format=raw.qcow2,if=virtio,snapshot=on',
+                      command)
+        self.assertIn('file=s,,x.iso,if=virtio,media=cdrom,readonly=on',
+                      command)
+        self.assertIn('file:c,,1.log', command)
+        mgmt = [a for a in command if a.startswith('user,id=mgmt')][0]
+        self.assertIn('/w,,x/a.json', mgmt)
+
+
+class PortRetryTest(testtools.TestCase):
+    """A host port taken before QEMU binds it: QEMU exits, start retries."""
+
+    def setUp(self):
+        super().setUp()
+        self.dir = self.useFixture(fixtures.TempDir()).path
+        self.useFixture(fixtures.MonkeyPatch(
+            'akanda_slim.bootcheck.qemu.STARTUP_SECONDS', 0.5))
+
+    def fake_qemu(self, body):
+        path = os.path.join(self.dir, 'qemu')
+        with open(path, 'w') as script:
+            script.write('#!/bin/sh\n' + body)
+        os.chmod(path, 0o755)
+        self.useFixture(fixtures.MonkeyPatch(
+            'akanda_slim.bootcheck.tools.require', lambda p: path))
+
+    def test_taken_port_is_retried_on_fresh_ports(self):
+        # Fails on its first run, as QEMU does when hostfwd cannot bind.
+        flag = os.path.join(self.dir, 'ran')
+        self.fake_qemu(
+            'if [ ! -e %s ]; then touch %s; echo "qemu: Could not set up '
+            'host forwarding rule tcp:127.0.0.1:1-:22"; exit 1; fi\n'
+            'exec sleep 30\n' % (flag, flag))
+        machine = qemu.Machine('img', None, os.path.join(self.dir, 'c.log'))
+        self.addCleanup(machine.stop)
+        first = machine.ssh_port, machine.app_port
+        machine.start()
+        self.assertTrue(machine.running())
+        self.assertTrue(os.path.exists(flag))
+        self.assertNotEqual(first, (machine.ssh_port, machine.app_port))
+
+    def test_other_failures_are_not_retried(self):
+        self.fake_qemu('echo "qemu: bad drive"; exit 1\n')
+        machine = qemu.Machine('img', None, os.path.join(self.dir, 'c.log'))
+        error = self.assertRaises(errors.BootError, machine.start)
+        self.assertIn('bad drive', str(error))
+
+
+class ImageCheckTest(testtools.TestCase):
+
+    def test_signatures(self):
+        disk = bytearray(image_check.HEAD_BYTES)
+        disk[510:512] = b'\x55\xaa'
+        self.assertEqual(image_check.DISK, image_check.identify(disk)[0])
+        ext4 = bytearray(image_check.HEAD_BYTES)
+        ext4[1080:1082] = b'\x53\xef'
+        self.assertEqual(image_check.FILESYSTEM,
+                         image_check.identify(ext4)[0])
+        self.assertIsNone(image_check.identify(b'hello\n')[0])
+
+    @testtools.skipUnless(shutil.which('qemu-img') and shutil.which(
+        'mkfs.ext4'), 'needs qemu-img and mkfs.ext4 (e2fsprogs)')
+    def test_real_qcow2_filesystem_and_other_formats(self):
+        work = self.useFixture(fixtures.TempDir()).path
+        raw = os.path.join(work, 'fs.raw')
+        subprocess.run(['qemu-img', 'create', '-q', '-f', 'raw', raw, '8M'],
+                       check=True)
+        subprocess.run(['mkfs.ext4', '-q', '-F', raw], check=True)
+        qcow2 = os.path.join(work, 'fs.qcow2')
+        subprocess.run(['qemu-img', 'convert', '-O', 'qcow2', raw, qcow2],
+                       check=True)
+        self.assertEqual(image_check.FILESYSTEM, image_check.kind(qcow2))
+        vmdk = os.path.join(work, 'fs.vmdk')
+        subprocess.run(['qemu-img', 'convert', '-O', 'vmdk', raw, vmdk],
+                       check=True)
+        error = self.assertRaises(errors.UsageError, image_check.kind, vmdk)
+        self.assertIn('vmdk', str(error))
+
+
+class PackageUpdateTest(testtools.TestCase):
+
+    def test_choose_first_missing_and_first_installed(self):
+        self.assertEqual(('dos2unix', 'netbase'), package_update.choose(
+            {'hello', 'netbase', 'sensible-utils'}))
+        self.assertRaises(errors.VerificationError, package_update.choose,
+                          set(package_update.NEW_CANDIDATES))
+
+    def test_sources_come_from_the_mirror_settings(self):
+        text = package_update.sources('trixie', environ={
+            'DIB_DISTRIBUTION_MIRROR': 'http://mirror.invalid/debian',
+            'DIB_DEBIAN_SECURITY_MIRROR': 'http://sec.invalid/ds'})
+        lines = text.splitlines()
+        self.assertEqual(3, len(lines))
+        self.assertTrue(lines[0].endswith(
+            'http://mirror.invalid/debian trixie main'))
+        self.assertTrue(lines[1].endswith('trixie-updates main'))
+        self.assertTrue(lines[2].endswith(
+            'http://sec.invalid/ds trixie-security main'))
+
+    def test_apt_state_stays_in_the_work_directory(self):
+        work = self.useFixture(fixtures.TempDir()).path
+        options = package_update.apt_options(work)
+        values = [o.split('=', 1)[1] for o in options[1::2]
+                  if o.startswith('Dir::')]
+        self.assertTrue(values)
+        for value in values:
+            self.assertTrue(value.startswith(work) or value == os.devnull,
+                            value)
+
+
+@testtools.skipUnless(shutil.which('genisoimage') and shutil.which(
+    'ssh-keygen') and shutil.which('isoinfo'),
+    'needs genisoimage, isoinfo and ssh-keygen')
+class MakeSeedTest(testtools.TestCase):
+
+    def iso_files(self, iso):
+        return subprocess.run(['isoinfo', '-R', '-f', '-i', iso], text=True,
+                              check=True, stdout=subprocess.PIPE
+                              ).stdout.split()
+
+    def volume_id(self, iso):
+        text = subprocess.run(['isoinfo', '-d', '-i', iso], text=True,
+                              check=True, stdout=subprocess.PIPE).stdout
+        return [line.split(':', 1)[1].strip() for line in text.splitlines()
+                if line.startswith('Volume id:')][0]
+
+    def test_config_drive(self):
+        work = self.useFixture(fixtures.TempDir()).path
+        made = seed.make_seed(work, 'configdrive')
+        self.assertEqual('config-2', self.volume_id(made.iso))
+        files = self.iso_files(made.iso)
+        self.assertIn('/openstack/latest/meta_data.json', files)
+        self.assertIn('/ec2/latest/meta-data.json', files)
+        self.assertEqual('ConfigDrive', made.cloud_init_name)
+        self.assertIsNone(made.metadata_answers)
+
+    def test_nocloud_and_metadata(self):
+        work = self.useFixture(fixtures.TempDir()).path
+        made = seed.make_seed(work, 'nocloud')
+        self.assertEqual('cidata', self.volume_id(made.iso))
+        self.assertEqual(['/meta-data', '/user-data'],
+                         sorted(self.iso_files(made.iso)))
+        work = self.useFixture(fixtures.TempDir()).path
+        made = seed.make_seed(work, 'metadata')
+        self.assertIsNone(made.iso)
+        with open(made.metadata_answers) as data:
+            answers = json.load(data)
+        self.assertEqual(made.instance_id, json.loads(
+            answers['/openstack/latest/meta_data.json'])['uuid'])
+
+    def test_unknown_datasource(self):
+        work = self.useFixture(fixtures.TempDir()).path
+        self.assertRaises(errors.UsageError, seed.make_seed, work, 'ec2')
+
+
+class FakeSsh:
+    def __init__(self, answers):
+        self.answers = answers
+
+    def check(self, command, **kwargs):
+        for key, value in self.answers.items():
+            if key in command:
+                return value
+        raise AssertionError(command)
+
+
+class DataSourceCheckTest(testtools.TestCase):
+
+    def ctx(self, used, instance_id='i-1', errors_=()):
+        made = seed.Seed(iso=None, private_key='k', public_key='p',
+                         datasource='configdrive', instance_id='i-1')
+        result = json.dumps({'v1': {'datasource': used,
+                                    'errors': list(errors_)}})
+        return checks.Context(ssh=FakeSsh({
+            'result.json': result, 'instance-id': instance_id + '\n'}),
+            machine=None, seed=made)
+
+    def test_expected_source_passes(self):
+        detail = checks.datasource(self.ctx(
+            'DataSourceConfigDrive [net,ver=2][source=/dev/sr0]'))
+        self.assertIn('DataSourceConfigDrive', detail)
+
+    def test_other_source_errors_or_instance_fail(self):
+        self.assertRaises(checks.Failed, checks.datasource,
+                          self.ctx('DataSourceNoCloud [seed=/dev/sr0]'))
+        self.assertRaises(checks.Failed, checks.datasource,
+                          self.ctx('DataSourceConfigDriveX'))
+        self.assertRaises(checks.Failed, checks.datasource, self.ctx(
+            'DataSourceConfigDrive', errors_=['boom']))
+        self.assertRaises(checks.Failed, checks.datasource, self.ctx(
+            'DataSourceConfigDrive', instance_id='other'))
+
+
+class HostPackagesTest(testtools.TestCase):
+
+    def test_root_installs_the_test_profile_and_says_what(self):
+        from akanda_slim.commands import verify
+        asked = []
+        self.useFixture(fixtures.MonkeyPatch('os.geteuid', lambda: 0))
+        self.useFixture(fixtures.MonkeyPatch(
+            'akanda_slim.hostdeps.install_missing',
+            lambda profile: asked.append(profile) or ['qemu-system-x86']))
+        self.useFixture(fixtures.MonkeyPatch(
+            'akanda_slim.hostdeps.BINDEP_FILE', __file__))
+        logged = self.useFixture(fixtures.FakeLogger())
+        verify._install_host_packages()
+        self.assertEqual(['test'], asked)
+        self.assertIn('installed host packages: qemu-system-x86',
+                      logged.output)
+
+    def test_not_root_installs_nothing(self):
+        from akanda_slim.commands import verify
+        self.useFixture(fixtures.MonkeyPatch('os.geteuid', lambda: 1000))
+        self.useFixture(fixtures.MonkeyPatch(
+            'akanda_slim.hostdeps.install_missing',
+            lambda profile: self.fail('installed as non-root')))
+        verify._install_host_packages()
+
+
+class PackageUpdateCheckTest(testtools.TestCase):
+    """The check's guest side, with a scripted guest and a fake download."""
+
+    class Guest:
+        def __init__(self, audit=''):
+            self.commands, self.copied, self.audit = [], [], audit
+
+        def run(self, command, **kwargs):
+            self.commands.append(command)
+            if 'dpkg --audit' in command:
+                return subprocess.CompletedProcess(command, 0, self.audit, '')
+            return subprocess.CompletedProcess(command, 0, '', '')
+
+        def check(self, command, **kwargs):
+            self.commands.append(command)
+            if 'os-release' in command:
+                return 'trixie\n'
+            if 'binary:Package' in command:
+                return 'netbase install\nbash installed\nnetbase installed\n'
+            if "${Version}" in command:
+                name = command.split()[-1]
+                return {'hello': '2.10-5 installed',
+                        'netbase': '6.5 installed'}[name]
+            return ''
+
+        def copy_to(self, paths, remote):
+            self.copied.append((list(paths), remote))
+
+    def setUp(self):
+        super().setUp()
+        self.work = self.useFixture(fixtures.TempDir()).path
+        self.asked = []
+
+        def download(release, names, workdir):
+            self.asked.append((release, tuple(names)))
+            return [os.path.join(workdir, 'hello_2.10-5_amd64.deb'),
+                    os.path.join(workdir, 'netbase_6.5_all.deb')]
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'akanda_slim.bootcheck.package_update.download', download))
+        self.useFixture(fixtures.MonkeyPatch(
+            'akanda_slim.bootcheck.package_update.version_of',
+            lambda deb: os.path.basename(deb).split('_')[1]))
+
+    def test_installs_both_with_apt_by_path_and_checks_dpkg(self):
+        guest = self.Guest()
+        ctx = checks.Context(ssh=guest, machine=None, workdir=self.work)
+        detail = checks.package_update(ctx)
+        self.assertEqual([('trixie', ('hello', 'netbase'))], self.asked)
+        self.assertEqual(checks.GUEST_UPDATE_DIR + '/', guest.copied[0][1])
+        install = [c for c in guest.commands if 'apt-get install' in c][0]
+        self.assertIn(' /tmp/akanda-update/hello_2.10-5_amd64.deb '
+                      '/tmp/akanda-update/netbase_6.5_all.deb', install)
+        self.assertTrue(any('apt-get check' in c for c in guest.commands))
+        self.assertIn('hello 2.10-5, netbase 6.5', detail)
+
+    def test_dpkg_audit_output_fails_the_check(self):
+        ctx = checks.Context(ssh=self.Guest(audit='x is half-configured'),
+                             machine=None, workdir=self.work)
+        error = self.assertRaises(checks.Failed, checks.package_update, ctx)
+        self.assertIn('half-configured', str(error))
+
+
+class StopTest(testtools.TestCase):
+
+    def test_children_in_sessions_of_their_own_are_killed(self):
+        # A parent whose child leaves its session, as slirp's guestfwd
+        # commands do; stop() must still end the child.
+        parent = subprocess.Popen(
+            [sys.executable, '-c',
+             'import subprocess, sys, time\n'
+             'child = subprocess.Popen(["sleep", "60"],'
+             ' start_new_session=True)\n'
+             'print(child.pid, flush=True)\n'
+             'time.sleep(60)\n'],
+            stdout=subprocess.PIPE, text=True, start_new_session=True)
+        child = int(parent.stdout.readline())
+        self.assertEqual([child], qemu.children(parent.pid))
+        machine = qemu.Machine('img', None, 'c')
+        machine.process = parent
+        machine.stop()
+        parent.stdout.close()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and os.path.exists(
+                '/proc/%d' % child):
+            with open('/proc/%d/stat' % child) as stat:
+                if stat.read().split(') ', 1)[1].startswith('Z'):
+                    break
+            time.sleep(0.1)
+        else:
+            self.assertFalse(os.path.exists('/proc/%d' % child))
+
+
+class MetadataRequestsCheckTest(testtools.TestCase):
+
+    def test_metadata_service_must_have_been_asked(self):
+        work = self.useFixture(fixtures.TempDir()).path
+        ctx = DataSourceCheckTest.ctx(
+            None, 'DataSourceOpenStackLocal [net,ver=2]')
+        ctx.seed.datasource = 'metadata'
+        ctx.seed.metadata_answers = os.path.join(work, 'answers.json')
+        log = os.path.join(work, metadata_server.REQUESTS_LOG)
+        with open(log, 'w') as out:
+            out.write('"GET /openstack HTTP/1.1" 200 -\n')
+        self.assertRaises(checks.Failed, checks.datasource, ctx)
+        with open(log, 'a') as out:
+            out.write('"GET /openstack/2018-08-27/meta_data.json HTTP/1.1" '
+                      '200 -\n')
+        self.assertIn('2 requests', checks.datasource(ctx))

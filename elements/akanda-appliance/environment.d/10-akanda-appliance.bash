@@ -1,4 +1,4 @@
-export DIB_CLOUD_INIT_DATASOURCES=${DIB_CLOUD_INIT_DATASOURCES:-"ConfigDrive, NoCloud"}
+export DIB_CLOUD_INIT_DATASOURCES=${DIB_CLOUD_INIT_DATASOURCES:-"ConfigDrive, OpenStack, NoCloud"}
 export DIB_AKANDA_HOSTNAME=${DIB_AKANDA_HOSTNAME:-akanda-router}
 export DIB_AKANDA_AGENT_SERVICES=${DIB_AKANDA_AGENT_SERVICES:-"dnsmasq keepalived conntrackd bird"}
 # Elements whose package-installs.yaml declares what the appliance needs;

@@ -1,0 +1,99 @@
+"""The slim image under Nova's metadata service and NoCloud, two runs at once.
+
+test_boot_images boots with the default data source (Nova's config drive).
+Here two ``akanda-slim verify`` runs start together on the slim image, one
+with ``--datasource metadata`` (Nova's metadata service at
+169.254.169.254, served through QEMU's user network), one with
+``--datasource nocloud``: every check must pass in each, so the two runs
+also show that verify runs side by side on one host (host ports, taps,
+namespaces of their own) and leave nothing behind.
+"""
+
+import functools
+import json
+import os
+import subprocess
+import sys
+import time
+
+import testtools
+
+from akanda_slim.bootcheck import checks
+from tests.functional import images
+from tests.functional import leftovers
+
+SKIP_REASON = images.why_not_runnable()
+DATASOURCES = ('metadata', 'nocloud')
+
+
+@functools.lru_cache(maxsize=None)
+def parallel_runs():
+    """Both runs, started together; name -> (code, report, stderr, log)."""
+    slim = images.slim_image()
+    started = {}
+    for name in DATASOURCES:
+        log_dir = os.path.join(images.workdir(), 'verify-' + name)
+        started[name] = (log_dir, time.monotonic(), subprocess.Popen(
+            [sys.executable, '-m', 'akanda_slim', 'verify', '--json',
+             '--datasource', name, '--log-dir', log_dir, slim.image],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    results = {}
+    for name, (log_dir, began, process) in started.items():
+        stdout, stderr = process.communicate()
+        report = json.loads(stdout)['image'] if stdout.strip() else {}
+        print('verify --datasource %s: exit %d after %.0f s' % (
+            name, process.returncode, time.monotonic() - began))
+        results[name] = (process.returncode, report, stderr, log_dir)
+    return results
+
+
+@testtools.skipIf(SKIP_REASON, SKIP_REASON)
+class DataSourcesTest(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.runs = parallel_runs()
+
+    def assert_every_check_passes(self, name, cloud_init_name):
+        code, report, stderr, _ = self.runs[name]
+        self.assertTrue(report, 'verify printed no report:\n' + stderr[-3000:])
+        self.assertEqual(name, report['datasource'])
+        failed = [(c['name'], c['status'], c['detail'])
+                  for c in report['checks'] if c['status'] != checks.PASS]
+        self.assertEqual([], failed)
+        self.assertEqual([n for n, _, _ in checks.CHECKS],
+                         [c['name'] for c in report['checks']])
+        detail = [c['detail'] for c in report['checks']
+                  if c['name'] == 'datasource'][0]
+        self.assertTrue(detail.startswith('DataSource' + cloud_init_name),
+                        detail)
+        self.assertEqual(0, code, stderr[-2000:])
+        return detail
+
+    def test_metadata_service_every_check_passes(self):
+        detail = self.assert_every_check_passes('metadata', 'OpenStack')
+        self.assertIn('requests to the metadata service', detail)
+        log = os.path.join(self.runs['metadata'][1]['log_dir'],
+                           'metadata-requests.log')
+        with open(log) as requests:
+            asked = requests.read()
+        # The newest version cloud-init knows, then the EC2 tree.
+        for pattern in (r'GET /openstack/[0-9-]+/meta_data\.json ',
+                        r'GET /openstack/[0-9-]+/user_data ',
+                        r'GET /openstack/[0-9-]+/network_data\.json ',
+                        r'GET /latest/meta-data/public-keys/0/openssh-key '):
+            self.assertRegex(asked, pattern)
+
+    def test_nocloud_every_check_passes(self):
+        self.assert_every_check_passes('nocloud', 'NoCloud')
+
+    def test_parallel_runs_leave_nothing_behind(self):
+        for name in DATASOURCES:
+            _, report, stderr, log_dir = self.runs[name]
+            self.assertTrue(report, stderr[-2000:])
+            self.assertTrue(report['host_networks'])
+            self.assertEqual({'processes': [], 'netns': [], 'taps': []},
+                             leftovers.of_report(report, log_dir))
+        networks = [self.runs[name][1]['host_networks']
+                    for name in DATASOURCES]
+        self.assertNotEqual(networks[0], networks[1])
