@@ -150,7 +150,8 @@ def apply(root, policy, allow_running_system=False,
             'machine; give --allow-running-system if that is meant' % root)
     with termination.handled(), target_lock.hold(root, lock_timeout):
         target_lock.check_dpkg_idle(root)
-        record = _recover(root)
+        with termination.deferred():
+            record = _recover(root)
         try:
             return _apply_locked(root, policy, record)
         finally:
