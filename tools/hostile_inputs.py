@@ -265,6 +265,7 @@ def run_case(world, case, timeout):
     if case.setup is not None:
         case.setup()
     before = world.sentinel_digest()
+    marks_before = akanda_marks(world)
     started = time.monotonic()
     err_path = world.path('tmp/%d.err' % world.count)
     with open(err_path, 'w') as err:
@@ -308,13 +309,30 @@ def run_case(world, case, timeout):
     with open(err_path, errors='replace') as err:
         outcome.stderr = err.read()
     if not case.leaves_mounts:
-        outcome.left = left_behind(world, child.pid, tmpdir, before)
+        outcome.left = left_behind(world, child.pid, tmpdir, before,
+                                   marks_before)
     if case.teardown is not None:
         case.teardown()
     return outcome
 
 
-def left_behind(world, pgid, tmpdir, sentinel_before):
+def akanda_marks(world):
+    """(file, root name) of akanda-slim's policy-rc.d or run record."""
+    marks = set()
+    roots = world.path('roots')
+    for name in (os.listdir(roots) if os.path.isdir(roots) else ()):
+        for relative in ('usr/sbin/policy-rc.d',
+                         'var/lib/akanda-slim/apply-run.json'):
+            path = os.path.join(roots, name, relative)
+            if os.path.isfile(path) and not os.path.islink(path):
+                with open(path, 'rb') as stream:
+                    text = stream.read(4096)
+                if b'akanda-slim' in text or relative.endswith('.json'):
+                    marks.add((relative, name))
+    return marks
+
+
+def left_behind(world, pgid, tmpdir, sentinel_before, marks_before):
     """What the case left: each a short text. Cleans it up after."""
     left = []
     time.sleep(0.1)
@@ -332,16 +350,8 @@ def left_behind(world, pgid, tmpdir, sentinel_before):
     if os.listdir(tmpdir):
         left.append('left in TMPDIR: %s' % ', '.join(sorted(
             os.listdir(tmpdir))[:5]))
-    roots = world.path('roots')
-    for name in (os.listdir(roots) if os.path.isdir(roots) else ()):
-        for relative in ('usr/sbin/policy-rc.d',
-                         'var/lib/akanda-slim/apply-run.json'):
-            path = os.path.join(roots, name, relative)
-            if os.path.isfile(path) and not os.path.islink(path):
-                with open(path, 'rb') as stream:
-                    text = stream.read(4096)
-                if b'akanda-slim' in text or relative.endswith('.json'):
-                    left.append('%s in %s' % (relative, name))
+    left += ['%s in %s' % marker for marker in
+             sorted(akanda_marks(world) - marks_before)]
     return left
 
 
