@@ -188,18 +188,12 @@ class Chroot:
     def run(self, command, check=True):
         """Run ``command`` (a list) in the target; a CompletedProcess.
 
-        With ``check``, a non-zero exit raises ``errors.CommandError``.
-        """
-        LOG.debug('running in %s: %s', self.root, ' '.join(command))
-        return process.run(self.argv(command), env=ENVIRONMENT, check=check)
-
-    def run_to_the_end(self, command):
-        """Run ``command`` in the target, passing termination signals on.
-
-        For commands that change the target (dpkg): a signal is sent to
-        the command's process group, which then gets CHILD_GRACE_SECONDS
-        to end before it is killed; only then does the signal unwind this
-        process, so nothing still runs in the target when it is unmounted.
+        The command runs in its own process group: a termination signal
+        is passed to that group, which then gets CHILD_GRACE_SECONDS to
+        end before it is killed; only then does the signal unwind this
+        process, so nothing still runs in the target when it is
+        unmounted. With ``check``, a non-zero exit raises
+        ``errors.CommandError``.
         """
         argv = self.argv(command)
         LOG.debug('running in %s: %s', self.root, ' '.join(command))
@@ -218,7 +212,7 @@ class Chroot:
                     _wait_for_group(child.pid)
             termination.raise_pending('%s was stopped in %s' % (
                 ' '.join(command), self.root))
-        if child.returncode != 0:
+        if check and child.returncode != 0:
             raise errors.CommandError(argv, child.returncode, output)
         return subprocess.CompletedProcess(argv, child.returncode, output)
 

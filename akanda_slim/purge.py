@@ -78,8 +78,8 @@ def purge(chroot, plan):
     chroot.record.purge = names
     chroot.record.save()
     try:
-        chroot.run_to_the_end(['apt-get', '-y', '-q'] + APT_OPTIONS
-                              + ['purge'] + names)
+        chroot.run(['apt-get', '-y', '-q'] + APT_OPTIONS
+                   + ['purge'] + names)
     except termination.Interrupted as exc:
         raise termination.Interrupted(
             exc.signum, 'the purge in %s was stopped before it ended; run '
@@ -99,7 +99,7 @@ def finish_purge(chroot, names):
     """
     LOG.warning('finishing the purge an earlier run began in %s: dpkg '
                 '--configure -a', chroot.root)
-    chroot.run_to_the_end(['dpkg', '--configure', '-a'])
+    chroot.run(['dpkg', '--configure', '-a'])
     states = chroot.run(['dpkg-query', '-W', '-f',
                          '${db:Status-Abbrev}\t${Package}\n'] + names,
                         check=False).stdout
@@ -112,8 +112,8 @@ def finish_purge(chroot, names):
     if unfinished:
         LOG.warning('purging what the earlier run left half-removed: %s',
                     ', '.join(unfinished))
-        chroot.run_to_the_end(['dpkg', '--purge', '--force-remove-reinstreq']
-                              + unfinished)
+        chroot.run(['dpkg', '--purge', '--force-remove-reinstreq']
+                   + unfinished)
     chroot.record.purge = None
     chroot.record.save()
 

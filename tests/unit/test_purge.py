@@ -22,15 +22,13 @@ class FakeChroot:
         self.records_seen = []
 
     def run(self, command, check=True):
+        if '-s' not in command and command[0] != 'dpkg-query':
+            self.records_seen.append(run_record.RunRecord.load(self.root))
         self.commands.append(command)
         out = self.simulated if '-s' in command else ''
         if command[0] == 'dpkg-query':
             out = self.states
         return subprocess.CompletedProcess(command, 0, out)
-
-    def run_to_the_end(self, command):
-        self.records_seen.append(run_record.RunRecord.load(self.root))
-        return self.run(command)
 
 
 class PurgeTest(base.RootTestCase):
