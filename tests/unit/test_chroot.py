@@ -1,8 +1,14 @@
 import os
+import signal
+import threading
+import time
+
+import testtools
 
 from akanda_slim import chroot
 from akanda_slim import errors
 from akanda_slim import run_record
+from akanda_slim import termination
 from tests.unit import base
 
 
@@ -101,3 +107,39 @@ class ChrootPathsTest(base.RootTestCase):
              'w').close()
         session = chroot.Chroot(root, run_record.RunRecord(root))
         self.assertRaises(errors.InputError, session._block_services)
+
+
+class RunTest(base.RootTestCase):
+    """Chroot.run on the running system, never entered (nothing mounted).
+
+    The commands run on the host: harmless ones.
+    """
+
+    def session(self):
+        return chroot.Chroot('/', run_record.RunRecord(self.make_root()))
+
+    def test_output_and_failure(self):
+        session = self.session()
+        self.assertEqual('hi\n', session.run(['echo', 'hi']).stdout)
+        self.assertEqual(3, session.run(['sh', '-c', 'exit 3'],
+                                        check=False).returncode)
+        self.assertRaises(errors.CommandError, session.run, ['false'])
+        self.assertRaises(errors.MissingToolError, session.run,
+                          ['/nonexistent/program'])
+
+    def test_signal_reaches_the_whole_group_before_unwinding(self):
+        marker = os.path.join(self.make_root(), 'grandchild')
+        timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGTERM))
+        timer.start()
+        self.addCleanup(timer.cancel)
+        started = time.monotonic()
+        with testtools.ExpectedException(
+                termination.Interrupted, '.*sleep 30.* was stopped'):
+            with termination.handled():
+                # sh waits for a grandchild; both must be gone after.
+                self.session().run(['sh', '-c', 'sleep 30 & echo $! > %s; '
+                                    'wait' % marker])
+        self.assertLess(time.monotonic() - started, 10)
+        with open(marker) as stream:
+            grandchild = int(stream.read())
+        self.assertRaises(ProcessLookupError, os.kill, grandchild, 0)
