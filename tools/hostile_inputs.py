@@ -759,6 +759,8 @@ def main(argv=None):
     parser.add_argument('--timeout', type=float, default=30,
                         help='seconds a case may run (default 30)')
     parser.add_argument('--json', action='store_true')
+    parser.add_argument('--list', action='store_true',
+                        help='list the cases without running them')
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         raise SystemExit('hostile_inputs: run as root (apply mounts)')
@@ -780,6 +782,9 @@ def main(argv=None):
                       'skipped' % command, file=sys.stderr)
                 continue
             for case in BUILDERS[command](world):
+                if args.list:
+                    print('%-8s %s' % (command, case.label))
+                    continue
                 outcomes.append(run_case(world, case, args.timeout))
                 print('.', end='', file=sys.stderr, flush=True)
         print(file=sys.stderr)
@@ -790,6 +795,8 @@ def main(argv=None):
                   % base, file=sys.stderr)
         else:
             subprocess.run(['rm', '-rf', '--one-file-system', base])
+    if args.list:
+        return 0
     totals = report(outcomes, args.json)
     bad = sum(totals.get(k, 0) for k in BAD)
     return 1 if bad else 0
