@@ -368,7 +368,7 @@ class HostileSymlinkTest(FaultTestBase):
     def point_at_sentinel(self, relative, target):
         path = os.path.join(self.root, relative)
         if os.path.isdir(path) and not os.path.islink(path):
-            os.rmdir(path)
+            remove_tree(path)  # dev holds a few device nodes
         elif os.path.lexists(path):
             os.unlink(path)
         os.symlink(os.path.join(self.sentinel, target), path)
