@@ -3,6 +3,7 @@ import subprocess
 from akanda_slim import errors
 from akanda_slim import policy
 from akanda_slim import purge
+from akanda_slim import run_record
 from akanda_slim import target
 from tests.unit import base
 
@@ -12,15 +13,21 @@ S = base.stanza
 class FakeChroot:
     """Records commands; answers apt's simulation with canned output."""
 
-    root = '/fake'
-
-    def __init__(self, simulated):
+    def __init__(self, root, simulated, states=''):
+        self.root = root
+        self.record = run_record.RunRecord(root)
         self.simulated = simulated
+        self.states = states
         self.commands = []
+        self.records_seen = []
 
     def run(self, command, check=True):
+        if '-s' not in command and command[0] != 'dpkg-query':
+            self.records_seen.append(run_record.RunRecord.load(self.root))
         self.commands.append(command)
         out = self.simulated if '-s' in command else ''
+        if command[0] == 'dpkg-query':
+            out = self.states
         return subprocess.CompletedProcess(command, 0, out)
 
 
@@ -33,15 +40,31 @@ class PurgeTest(base.RootTestCase):
         return policy.decide(target.read_target(root), policy.Policy())
 
     def test_purges_exactly_the_plan(self):
-        chroot = FakeChroot('Purg rec [1.0]\nPurg old\n')
-        purge.purge(chroot, self.plan())
+        plan = self.plan()
+        chroot = FakeChroot(self.make_root(), 'Purg rec [1.0]\nPurg old\n')
+        purge.purge(chroot, plan)
         self.assertEqual(2, len(chroot.commands))
         real = chroot.commands[1]
         self.assertNotIn('-s', real)
         self.assertEqual(['purge', 'rec', 'old'], real[-3:])
+        # The record names the purge while it runs, and is gone after.
+        self.assertEqual(['rec', 'old'], chroot.records_seen[0].purge)
+        self.assertIsNone(run_record.RunRecord.load(chroot.root))
+
+    def test_finishing_a_purge_purges_what_is_half_removed(self):
+        chroot = FakeChroot(self.make_root(), '',
+                            'iHR\trec\nrc \told\nii \tapp\n')
+        chroot.record.purge = ['rec', 'old', 'app']
+        chroot.record.save()
+        purge.finish_purge(chroot, ['rec', 'old'])
+        self.assertEqual(['dpkg', '--configure', '-a'], chroot.commands[0])
+        self.assertEqual(['dpkg', '--purge', '--force-remove-reinstreq',
+                          'rec'], chroot.commands[-1])
+        self.assertIsNone(run_record.RunRecord.load(chroot.root))
 
     def test_refuses_when_apt_would_remove_more(self):
-        chroot = FakeChroot('Purg rec [1.0]\nRemv app [1.0]\nPurg old\n')
+        chroot = FakeChroot(self.make_root(),
+                            'Purg rec [1.0]\nRemv app [1.0]\nPurg old\n')
         exc = self.assertRaises(errors.ApplyError, purge.purge, chroot,
                                 self.plan())
         self.assertIn('apt would also remove app; nothing was removed',
@@ -57,3 +80,12 @@ class VerificationTest(base.RootTestCase):
                                     ok=False)
         self.assertEqual(['broken dependency: a Depends: b',
                           'dpkg --audit: x is half'], result.problems())
+
+
+class RunningSystemTest(base.RootTestCase):
+
+    def test_root_slash_is_refused_without_the_option(self):
+        exc = self.assertRaises(errors.UsageError, purge.apply, '/',
+                                policy.Policy())
+        self.assertIn('--allow-running-system', str(exc))
+        self.assertEqual(2, exc.exit_code)
