@@ -11,6 +11,8 @@ import fnmatch
 import glob
 import os
 
+from akanda_slim import diskusage
+
 CATEGORIES = ('kernel', 'Python', 'router stack', 'docs and locales',
               'everything else')
 
@@ -95,24 +97,15 @@ def compose(root, name):
     """Walk ``root`` and return its Composition."""
     owners = file_owners(root)
     merged = {_usr_merged(path): package for path, package in owners.items()}
-    device = os.lstat(root).st_dev
-    inodes = {}  # (dev, ino) -> [kib, package, category]; links once
-    for top, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs
-                   if os.lstat(os.path.join(top, d)).st_dev == device]
-        for entry in [top] + [os.path.join(top, f) for f in files]:
-            try:
-                stat = os.lstat(entry)
-            except OSError:
-                continue
-            relative = os.path.relpath(entry, root)
-            path = '/' if relative == '.' else '/' + relative
-            package = owners.get(path) or merged.get(_usr_merged(path))
-            key = (stat.st_dev, stat.st_ino)
-            if key in inodes and (inodes[key][1] or not package):
-                continue
-            inodes[key] = [stat.st_blocks // 2, package, category(
-                path + ('/' if entry == top else ''), package)]
+    inodes = {}  # inode -> [kib, package, category]; links once
+    for relative, _kib, stat in diskusage.entries(root):
+        path = '/' if relative == '.' else '/' + relative
+        package = owners.get(path) or merged.get(_usr_merged(path))
+        if stat.st_ino in inodes and (inodes[stat.st_ino][1] or not package):
+            continue
+        is_dir = (stat.st_mode & 0o170000) == 0o040000
+        inodes[stat.st_ino] = [stat.st_blocks // 2, package, category(
+            path + ('/' if is_dir and path != '/' else ''), package)]
     categories = dict.fromkeys(CATEGORIES, 0)
     packages = {}
     for kib, package, kind in inodes.values():
