@@ -11,7 +11,12 @@ import fnmatch
 import glob
 import os
 
+import yaml
+
 from akanda_slim import diskusage
+from akanda_slim import errors
+from akanda_slim import image_build
+from akanda_slim import target as target_mod
 
 CATEGORIES = ('kernel', 'Python', 'router stack', 'docs and locales',
               'everything else')
@@ -26,23 +31,45 @@ KERNEL_PACKAGES = ('linux-image-*', 'linux-modules-*', 'firmware-*',
                    'libklibc', 'kmod', 'linux-base')
 PYTHON_PACKAGES = ('python3*', 'libpython3*', 'gunicorn')
 PYTHON_PATHS = ('/usr/lib/python3', '/usr/local/lib/python3')
-# The appliance's own daemons and tools (its Python runtime is "Python").
-ROUTER_PACKAGES = ('iptables', 'iptables-persistent', 'netfilter-persistent',
-                   'libip4tc*', 'libip6tc*', 'libxtables*', 'libnftnl*',
-                   'libnetfilter-*', 'libnfnetlink*', 'libmnl*', 'nftables',
-                   'libnftables*', 'conntrack', 'conntrackd', 'keepalived',
-                   'dnsmasq', 'dnsmasq-base', 'bird2', 'iproute2',
-                   'tcpdump', 'libpcap*', 'iputils-*', 'openssh-server',
-                   'openssh-sftp-server', 'sudo', 'cloud-init', 'ifupdown',
-                   'isc-dhcp-*')
+# The router stack: what the akanda-appliance element declares (its
+# package-installs.yaml, the one list) and the libraries those packages
+# depend on directly; its Python runtime counts as "Python".
+ROUTER_ELEMENT = 'akanda-appliance'
+
+
+def declared_router_packages(elements_dir=None):
+    """Package names the akanda-appliance element declares."""
+    path = os.path.join(elements_dir or image_build.find_elements_dir(),
+                        ROUTER_ELEMENT, 'package-installs.yaml')
+    with open(path) as text:
+        return sorted(yaml.safe_load(text) or {})
+
+
+def router_packages(root, declared):
+    """``declared`` plus the lib* packages they hard-depend on in ``root``."""
+    names = set(declared)
+    try:
+        packages = target_mod.read_target(root).packages
+    except errors.SlimError:
+        return names
+    for name in declared:
+        package = packages.get(name)
+        for _field, group in package.hard_groups if package else ():
+            for relation in group:
+                if relation.name.startswith('lib'):
+                    names.add(relation.name)
+    return names
 
 
 def _matches(name, patterns):
     return any(fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
-def category(path, package):
-    """The category of one path owned by ``package`` (or None)."""
+def category(path, package, router=()):
+    """The category of one path owned by ``package`` (or None).
+
+    ``router`` holds the router stack's package names.
+    """
     if path.startswith(DOC_PATHS):
         return 'docs and locales'
     if path.startswith(KERNEL_PATHS) or (
@@ -51,7 +78,7 @@ def category(path, package):
     if path.startswith(PYTHON_PATHS) or (
             package and _matches(package, PYTHON_PACKAGES)):
         return 'Python'
-    if package and _matches(package, ROUTER_PACKAGES):
+    if package in router:
         return 'router stack'
     return 'everything else'
 
@@ -81,6 +108,7 @@ class Composition:
     total_kib: int
     categories: dict
     packages: dict
+    router: frozenset = frozenset()
 
     def top_packages(self, count=10):
         return sorted(self.packages.items(), key=lambda p: (-p[1], p[0]))[
@@ -93,8 +121,15 @@ class Composition:
                                  for n, k in self.top_packages(top)]}
 
 
-def compose(root, name):
-    """Walk ``root`` and return its Composition."""
+def compose(root, name, declared=None):
+    """Walk ``root`` and return its Composition.
+
+    ``declared``: the router's packages (default: the akanda-appliance
+    element's).
+    """
+    if declared is None:
+        declared = declared_router_packages()
+    router = router_packages(root, declared)
     owners = file_owners(root)
     merged = {_usr_merged(path): package for path, package in owners.items()}
     inodes = {}  # inode -> [kib, package, category]; links once
@@ -105,11 +140,12 @@ def compose(root, name):
             continue
         is_dir = (stat.st_mode & 0o170000) == 0o040000
         inodes[stat.st_ino] = [stat.st_blocks // 2, package, category(
-            path + ('/' if is_dir and path != '/' else ''), package)]
+            path + ('/' if is_dir and path != '/' else ''), package, router)]
     categories = dict.fromkeys(CATEGORIES, 0)
     packages = {}
     for kib, package, kind in inodes.values():
         categories[kind] += kib
         if package:
             packages[package] = packages.get(package, 0) + kib
-    return Composition(name, sum(categories.values()), categories, packages)
+    return Composition(name, sum(categories.values()), categories, packages,
+                       frozenset(router))

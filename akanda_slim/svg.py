@@ -85,7 +85,7 @@ def _top_packages(items, y, comps, count):
         for row, (name, kib) in enumerate(comp.top_packages(count)):
             top = y + 10 + row * 20
             width = (column - 260) * kib / biggest
-            colour = COLOURS[composition.category('', name)]
+            colour = COLOURS[composition.category('', name, comp.router)]
             items.append(_text(x + 175, top + 13, short_label(name), 11,
                                'end'))
             items.append(_rect(x + 181, top + 2, width, 14, colour,

@@ -24,9 +24,19 @@ class CategoryTest(testtools.TestCase):
                  'gunicorn': 'Python', 'bird2': 'router stack',
                  'libip4tc2': 'router stack', 'keepalived': 'router stack',
                  'coreutils': 'everything else'}
+        router = composition.router_packages(
+            '/nonexistent', composition.declared_router_packages())
+        router.add('libip4tc2')
         for package, expected in cases.items():
             self.assertEqual(expected, composition.category(
-                '/usr/bin/x', package), package)
+                '/usr/bin/x', package, router), package)
+
+    def test_router_stack_is_the_element_list(self):
+        declared = composition.declared_router_packages()
+        self.assertIn('keepalived', declared)
+        self.assertIn('cloud-init', declared)
+        self.assertEqual('router stack', composition.category(
+            '/usr/sbin/x', 'keepalived', set(declared)))
 
 
 class ComposeTest(testtools.TestCase):
@@ -54,7 +64,8 @@ class ComposeTest(testtools.TestCase):
             out.write('/usr/sbin/dnsmasq\n/usr/share/doc/dnsmasq/README\n')
         with open(os.path.join(info, 'tools:amd64.list'), 'w') as out:
             out.write('/usr/bin/tool\n/bin/legacy\n')
-        result = composition.compose(self.root, 'test')
+        result = composition.compose(self.root, 'test',
+                                     declared=['dnsmasq'])
         self.assertEqual('test', result.name)
         self.assertEqual(result.total_kib, sum(result.categories.values()))
         self.assertEqual(80, result.packages['dnsmasq'])
