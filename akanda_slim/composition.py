@@ -109,16 +109,32 @@ class Composition:
     categories: dict
     packages: dict
     router: frozenset = frozenset()
+    # From an ``akanda-slim usage`` report: package -> KiB never read,
+    # and the whole tree's never-read KiB (None: no usage given).
+    never_read: dict = dataclasses.field(default_factory=dict)
+    never_read_kib: int = None
+
+    def add_usage(self, report):
+        """Take the never-read figures of a usage report (a dict)."""
+        self.never_read = {p['package']: p['never_read_kib']
+                           for p in report.get('packages', ())}
+        self.never_read_kib = report['never_read_kib']
 
     def top_packages(self, count=10):
         return sorted(self.packages.items(), key=lambda p: (-p[1], p[0]))[
             :count]
 
     def to_dict(self, top=10):
-        return {'name': self.name, 'total_kib': self.total_kib,
-                'categories': self.categories,
-                'top_packages': [{'package': n, 'kib': k}
-                                 for n, k in self.top_packages(top)]}
+        result = {'name': self.name, 'total_kib': self.total_kib,
+                  'categories': self.categories,
+                  'top_packages': [{'package': n, 'kib': k}
+                                   for n, k in self.top_packages(top)]}
+        if self.never_read_kib is not None:
+            result['never_read_kib'] = self.never_read_kib
+            for entry in result['top_packages']:
+                entry['never_read_kib'] = self.never_read.get(
+                    entry['package'], 0)
+        return result
 
 
 def compose(root, name, declared=None):

@@ -100,3 +100,22 @@ class SvgTest(testtools.TestCase):
         self.assertTrue(generic.endswith('deb13-amd64'))
         self.assertTrue(cloud.endswith('cloud-amd64'))
         self.assertEqual('libc6', svg.short_label('libc6'))
+
+    def test_never_read_bytes_are_shaded(self):
+        comps = [composition.Composition(
+            name, 500, dict(zip(composition.CATEGORIES,
+                                (100, 100, 100, 100, 100))),
+            {'ieee-data': 200, 'libc6': 300}) for name in ('a', 'b')]
+        comps[1].add_usage({'never_read_kib': 250, 'packages': [
+            {'package': 'ieee-data', 'never_read_kib': 200},
+            {'package': 'libc6', 'never_read_kib': 50}]})
+        document = svg.render(comps, 'usage')
+        tree = ElementTree.fromstring(document.encode())
+        shaded = [r.find('{http://www.w3.org/2000/svg}title').text
+                  for r in tree.iter('{http://www.w3.org/2000/svg}rect')
+                  if r.get('fill') == 'url(#never-read)']
+        self.assertEqual(['never read: 0.2 MiB',
+                          'libc6 never read: 0.0 MiB',
+                          'ieee-data never read: 0.2 MiB'], shaded)
+        self.assertEqual(250, comps[1].to_dict()['never_read_kib'])
+        self.assertNotIn('never_read_kib', comps[0].to_dict())
