@@ -44,6 +44,8 @@ LOG = logging.getLogger(__name__)
 
 ATIME_LISTING = "sudo find / -xdev -type f -printf '%A@ %p\\n'"
 MODULES_LISTING = 'cat /proc/modules'
+# Where the memory goes after boot: the biggest processes, and meminfo.
+PROCESS_MEMORY = 'ps -eo rss=,comm= --sort=-rss | head -n 12'
 NOATIME = re.compile(r'\bnoatime\b')
 
 
@@ -120,6 +122,26 @@ def prepare(image, workdir):
     return PreparedImage(qcow2, files, lists, owner, fstab_changed)
 
 
+def parse_processes(text):
+    """[[command, RSS KiB], ...] from ``ps -eo rss=,comm=``."""
+    result = []
+    for line in text.splitlines():
+        rss, _, command = line.strip().partition(' ')
+        if rss.isdigit():
+            result.append([command.strip(), int(rss)])
+    return result
+
+
+def parse_meminfo(text):
+    """/proc/meminfo as name -> KiB."""
+    fields = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(':')
+        if value.split() and value.split()[0].isdigit():
+            fields[name.strip()] = int(value.split()[0])
+    return fields
+
+
 class ReadWriteRootMachine(qemu.Machine):
     """bootcheck's QEMU machine with ``rw`` on the kernel command line."""
 
@@ -153,6 +175,9 @@ def boot_and_read(prepared, kernel, initrd, workdir, options):
         ssh.port = machine.ssh_port
         boot = runner._wait(machine, ssh, options)
         boot['memory_used_kib'] = measure.memory_used_kib(ssh)
+        boot['biggest_processes_kib'] = parse_processes(
+            ssh.run(PROCESS_MEMORY).stdout)
+        boot['meminfo_kib'] = parse_meminfo(ssh.check('cat /proc/meminfo'))
         modules = set(usage.parse_modules(ssh.check(MODULES_LISTING)))
         ctx = checks_mod.Context(ssh=ssh, machine=machine,
                                  networks=networks, workdir=workdir,

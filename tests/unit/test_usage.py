@@ -133,3 +133,11 @@ class ParseTest(testtools.TestCase):
         command = machine.command()
         self.assertTrue(command[command.index('-append') + 1]
                         .endswith(' rw'))
+
+    def test_processes_and_meminfo(self):
+        self.assertEqual([['cloud-init', 20480], ['systemd', 9000]],
+                         usage_boot.parse_processes(
+                             '20480 cloud-init\n 9000 systemd\nbad\n'))
+        self.assertEqual({'MemTotal': 81000, 'HugePages_Total': 0},
+                         usage_boot.parse_meminfo(
+                             'MemTotal:  81000 kB\nHugePages_Total:  0\n'))
