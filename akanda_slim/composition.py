@@ -11,11 +11,9 @@ import fnmatch
 import glob
 import os
 
-import yaml
-
+from akanda_slim import appliance
 from akanda_slim import diskusage
 from akanda_slim import errors
-from akanda_slim import image_build
 from akanda_slim import target as target_mod
 
 CATEGORIES = ('kernel', 'Python', 'router stack', 'docs and locales',
@@ -34,15 +32,11 @@ PYTHON_PATHS = ('/usr/lib/python3', '/usr/local/lib/python3')
 # The router stack: what the akanda-appliance element declares (its
 # package-installs.yaml, the one list) and the libraries those packages
 # depend on directly; its Python runtime counts as "Python".
-ROUTER_ELEMENT = 'akanda-appliance'
 
 
 def declared_router_packages(elements_dir=None):
     """Package names the akanda-appliance element declares."""
-    path = os.path.join(elements_dir or image_build.find_elements_dir(),
-                        ROUTER_ELEMENT, 'package-installs.yaml')
-    with open(path) as text:
-        return sorted(yaml.safe_load(text) or {})
+    return appliance.declared_packages(elements_dir)
 
 
 def router_packages(root, declared):
