@@ -17,3 +17,16 @@ export DIB_SLIM_PYCACHE_IMPORTS=${DIB_SLIM_PYCACHE_IMPORTS-"cloudinit.cmd.main c
 export DIB_SLIM_GCONV=${DIB_SLIM_GCONV:-remove}
 export DIB_SLIM_IEEE_DATA=${DIB_SLIM_IEEE_DATA:-remove}
 export DIB_SLIM_KERNEL_MODULES_KEEP=${DIB_SLIM_KERNEL_MODULES_KEEP-"net/ drivers/net/bonding/ drivers/net/team/ drivers/net/vxlan/ drivers/net/wireguard/ drivers/net/ipvlan/ drivers/net/hyperv/ drivers/net/vmxnet3/ drivers/net/virtio_net drivers/net/net_failover drivers/net/tun drivers/net/tap drivers/net/veth drivers/net/dummy drivers/net/macvlan drivers/net/macvtap drivers/net/geneve drivers/net/vrf drivers/net/ifb drivers/net/xen-netfront drivers/net/gtp drivers/net/bareudp drivers/net/nlmon drivers/virtio/ drivers/block/virtio_blk drivers/block/xen-blkfront drivers/scsi/ drivers/ata/ drivers/nvme/ drivers/cdrom/ drivers/char/ drivers/hv/ drivers/xen/ drivers/input/ drivers/ptp/ drivers/pci/ drivers/acpi/ drivers/platform/ drivers/virt/ drivers/watchdog/ fs/isofs/ fs/fat/ fs/vfat/ fs/nls/ fs/overlayfs/ fs/fuse/ fs/autofs/ fs/efivarfs/ lib/ crypto/ arch/ block/ mm/ virt/"}
+# tiny-initramfs mounts root=/dev/... and UUID=, not LABEL=: a whole-disk
+# image (element vm, whose boot loader passes root=LABEL=) keeps
+# initramfs-tools.
+export DIB_SLIM_INITRAMFS=${DIB_SLIM_INITRAMFS:-auto}
+if [ "$DIB_SLIM_INITRAMFS" = auto ]; then
+    case " ${IMAGE_ELEMENT:-vm} " in
+        *" vm "*) DIB_SLIM_INITRAMFS_TOOL=initramfs-tools ;;
+        *) DIB_SLIM_INITRAMFS_TOOL=tiny ;;
+    esac
+else
+    DIB_SLIM_INITRAMFS_TOOL=$DIB_SLIM_INITRAMFS
+fi
+export DIB_SLIM_INITRAMFS_TOOL
