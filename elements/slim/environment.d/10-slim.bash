@@ -20,7 +20,7 @@ export DIB_SLIM_KERNEL_MODULES_KEEP=${DIB_SLIM_KERNEL_MODULES_KEEP-"net/ drivers
 # tiny-initramfs mounts root=/dev/... and UUID=, not LABEL=: a whole-disk
 # image (element vm, whose boot loader passes root=LABEL=) keeps
 # initramfs-tools.
-export DIB_SLIM_INITRAMFS=${DIB_SLIM_INITRAMFS:-auto}
+export DIB_SLIM_INITRAMFS=${DIB_SLIM_INITRAMFS:-initramfs-tools}
 if [ "$DIB_SLIM_INITRAMFS" = auto ]; then
     case " ${IMAGE_ELEMENT:-vm} " in
         *" vm "*) DIB_SLIM_INITRAMFS_TOOL=initramfs-tools ;;
