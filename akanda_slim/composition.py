@@ -11,6 +11,11 @@ import fnmatch
 import glob
 import os
 
+from akanda_slim import appliance
+from akanda_slim import diskusage
+from akanda_slim import errors
+from akanda_slim import target as target_mod
+
 CATEGORIES = ('kernel', 'Python', 'router stack', 'docs and locales',
               'everything else')
 
@@ -24,23 +29,41 @@ KERNEL_PACKAGES = ('linux-image-*', 'linux-modules-*', 'firmware-*',
                    'libklibc', 'kmod', 'linux-base')
 PYTHON_PACKAGES = ('python3*', 'libpython3*', 'gunicorn')
 PYTHON_PATHS = ('/usr/lib/python3', '/usr/local/lib/python3')
-# The appliance's own daemons and tools (its Python runtime is "Python").
-ROUTER_PACKAGES = ('iptables', 'iptables-persistent', 'netfilter-persistent',
-                   'libip4tc*', 'libip6tc*', 'libxtables*', 'libnftnl*',
-                   'libnetfilter-*', 'libnfnetlink*', 'libmnl*', 'nftables',
-                   'libnftables*', 'conntrack', 'conntrackd', 'keepalived',
-                   'dnsmasq', 'dnsmasq-base', 'bird2', 'iproute2',
-                   'tcpdump', 'libpcap*', 'iputils-*', 'openssh-server',
-                   'openssh-sftp-server', 'sudo', 'cloud-init', 'ifupdown',
-                   'isc-dhcp-*')
+# The router stack: what the akanda-appliance element declares (its
+# package-installs.yaml, the one list) and the libraries those packages
+# depend on directly; its Python runtime counts as "Python".
+
+
+def declared_router_packages(elements_dir=None):
+    """Package names the akanda-appliance element declares."""
+    return appliance.declared_packages(elements_dir)
+
+
+def router_packages(root, declared):
+    """``declared`` plus the lib* packages they hard-depend on in ``root``."""
+    names = set(declared)
+    try:
+        packages = target_mod.read_target(root).packages
+    except errors.SlimError:
+        return names
+    for name in declared:
+        package = packages.get(name)
+        for _field, group in package.hard_groups if package else ():
+            for relation in group:
+                if relation.name.startswith('lib'):
+                    names.add(relation.name)
+    return names
 
 
 def _matches(name, patterns):
     return any(fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
-def category(path, package):
-    """The category of one path owned by ``package`` (or None)."""
+def category(path, package, router=()):
+    """The category of one path owned by ``package`` (or None).
+
+    ``router`` holds the router stack's package names.
+    """
     if path.startswith(DOC_PATHS):
         return 'docs and locales'
     if path.startswith(KERNEL_PATHS) or (
@@ -49,7 +72,7 @@ def category(path, package):
     if path.startswith(PYTHON_PATHS) or (
             package and _matches(package, PYTHON_PACKAGES)):
         return 'Python'
-    if package and _matches(package, ROUTER_PACKAGES):
+    if package in router:
         return 'router stack'
     return 'everything else'
 
@@ -79,44 +102,60 @@ class Composition:
     total_kib: int
     categories: dict
     packages: dict
+    router: frozenset = frozenset()
+    # From an ``akanda-slim usage`` report: package -> KiB never read,
+    # and the whole tree's never-read KiB (None: no usage given).
+    never_read: dict = dataclasses.field(default_factory=dict)
+    never_read_kib: int = None
+
+    def add_usage(self, report):
+        """Take the never-read figures of a usage report (a dict)."""
+        self.never_read = {p['package']: p['never_read_kib']
+                           for p in report.get('packages', ())}
+        self.never_read_kib = report['never_read_kib']
 
     def top_packages(self, count=10):
         return sorted(self.packages.items(), key=lambda p: (-p[1], p[0]))[
             :count]
 
     def to_dict(self, top=10):
-        return {'name': self.name, 'total_kib': self.total_kib,
-                'categories': self.categories,
-                'top_packages': [{'package': n, 'kib': k}
-                                 for n, k in self.top_packages(top)]}
+        result = {'name': self.name, 'total_kib': self.total_kib,
+                  'categories': self.categories,
+                  'top_packages': [{'package': n, 'kib': k}
+                                   for n, k in self.top_packages(top)]}
+        if self.never_read_kib is not None:
+            result['never_read_kib'] = self.never_read_kib
+            for entry in result['top_packages']:
+                entry['never_read_kib'] = self.never_read.get(
+                    entry['package'], 0)
+        return result
 
 
-def compose(root, name):
-    """Walk ``root`` and return its Composition."""
+def compose(root, name, declared=None):
+    """Walk ``root`` and return its Composition.
+
+    ``declared``: the router's packages (default: the akanda-appliance
+    element's).
+    """
+    if declared is None:
+        declared = declared_router_packages()
+    router = router_packages(root, declared)
     owners = file_owners(root)
     merged = {_usr_merged(path): package for path, package in owners.items()}
-    device = os.lstat(root).st_dev
-    inodes = {}  # (dev, ino) -> [kib, package, category]; links once
-    for top, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs
-                   if os.lstat(os.path.join(top, d)).st_dev == device]
-        for entry in [top] + [os.path.join(top, f) for f in files]:
-            try:
-                stat = os.lstat(entry)
-            except OSError:
-                continue
-            relative = os.path.relpath(entry, root)
-            path = '/' if relative == '.' else '/' + relative
-            package = owners.get(path) or merged.get(_usr_merged(path))
-            key = (stat.st_dev, stat.st_ino)
-            if key in inodes and (inodes[key][1] or not package):
-                continue
-            inodes[key] = [stat.st_blocks // 2, package, category(
-                path + ('/' if entry == top else ''), package)]
+    inodes = {}  # inode -> [kib, package, category]; links once
+    for relative, _kib, stat in diskusage.entries(root):
+        path = '/' if relative == '.' else '/' + relative
+        package = owners.get(path) or merged.get(_usr_merged(path))
+        if stat.st_ino in inodes and (inodes[stat.st_ino][1] or not package):
+            continue
+        is_dir = (stat.st_mode & 0o170000) == 0o040000
+        inodes[stat.st_ino] = [stat.st_blocks // 2, package, category(
+            path + ('/' if is_dir and path != '/' else ''), package, router)]
     categories = dict.fromkeys(CATEGORIES, 0)
     packages = {}
     for kib, package, kind in inodes.values():
         categories[kind] += kib
         if package:
             packages[package] = packages.get(package, 0) + kib
-    return Composition(name, sum(categories.values()), categories, packages)
+    return Composition(name, sum(categories.values()), categories, packages,
+                       frozenset(router))

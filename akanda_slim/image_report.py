@@ -16,6 +16,7 @@ import sys
 import time
 
 from akanda_slim import dib_entry
+from akanda_slim import diskusage
 from akanda_slim import errors
 from akanda_slim import target as target_mod
 
@@ -25,30 +26,24 @@ TOP = 20
 
 
 def tree_usage(root):
-    """(total KiB, {relative path: KiB}) of disk use, one filesystem.
+    """(total KiB, {relative path: KiB}) of disk use, as ``du -sx``.
 
-    The mapping holds directories and files up to three levels deep, each
-    with the usage of everything below it.
+    The total is diskusage's (a hard-linked file once, as DIB sizes the
+    tree). The mapping holds directories and files up to three levels
+    deep, each with the usage of everything below it.
     """
-    device = os.lstat(root).st_dev
     sizes = {}
     total = 0
-    for top, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs
-                   if os.lstat(os.path.join(top, d)).st_dev == device]
-        relative = os.path.relpath(top, root)
-        parts = [] if relative == '.' else relative.split(os.sep)
-        for name in files + dirs:
-            try:
-                kib = os.lstat(os.path.join(top, name)).st_blocks // 2
-            except OSError:
-                continue
-            total += kib
-            if name in files and len(parts) < 3:
-                sizes['/' + '/'.join(parts + [name])] = kib
-            for depth in range(1, min(len(parts), 3) + 1):
-                key = '/' + '/'.join(parts[:depth])
-                sizes[key] = sizes.get(key, 0) + kib
+    for relative, kib, _info in diskusage.entries(root):
+        total += kib
+        if relative == '.':
+            continue
+        parts = relative.split(os.sep)
+        if len(parts) <= 3:
+            sizes['/' + relative] = sizes.get('/' + relative, 0) + kib
+        for depth in range(1, min(len(parts) - 1, 3) + 1):
+            key = '/' + '/'.join(parts[:depth])
+            sizes[key] = sizes.get(key, 0) + kib
     return total, sizes
 
 

@@ -14,6 +14,12 @@ COLOURS = {
 WIDTH = 900
 LEFT = 110
 BAR_WIDTH = 640
+# The hatching that marks never-read bytes (see ``akanda-slim usage``).
+PATTERN = ('<defs><pattern id="never-read" width="6" height="6" '
+           'patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
+           '<rect width="6" height="6" fill="#fff" fill-opacity="0.55"/>'
+           '<line x1="0" y1="0" x2="0" y2="6" stroke="#333" '
+           'stroke-width="1.5"/></pattern></defs>\n')
 FONT = 'font-family="DejaVu Sans, Arial, sans-serif"'
 
 
@@ -49,6 +55,21 @@ def _stacked_bar(items, y, scale, comp):
         x += width
     items.append(_text(x + 8, y + 20, _mib(comp.total_kib), 12,
                        weight='bold'))
+    if comp.never_read_kib is not None:
+        width = comp.never_read_kib * scale
+        items.append(_shade(LEFT, y + 31, width, 5, 'never read: %s' % _mib(
+            comp.never_read_kib)))
+        items.append(_text(LEFT + width + 4, y + 37, 'never read by the '
+                           'router: %s' % _mib(comp.never_read_kib), 9,
+                           fill='#555'))
+
+
+def _shade(x, y, width, height, title):
+    """A hatched band: bytes the usage report saw never read."""
+    return ('<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" '
+            'fill="url(#never-read)" stroke="#333" stroke-width="0.5">'
+            '<title>%s</title></rect>'
+            % (x, y, width, height, saxutils.escape(title)))
 
 
 def _legend(items, y, comps):
@@ -85,11 +106,17 @@ def _top_packages(items, y, comps, count):
         for row, (name, kib) in enumerate(comp.top_packages(count)):
             top = y + 10 + row * 20
             width = (column - 260) * kib / biggest
-            colour = COLOURS[composition.category('', name)]
+            colour = COLOURS[composition.category('', name, comp.router)]
             items.append(_text(x + 175, top + 13, short_label(name), 11,
                                'end'))
             items.append(_rect(x + 181, top + 2, width, 14, colour,
                                '%s: %s' % (name, _mib(kib))))
+            never = comp.never_read.get(name, 0) if comp.never_read else 0
+            if never:
+                part = width * min(never, kib) / kib
+                items.append(_shade(x + 181 + width - part, top + 2, part,
+                                    14, '%s never read: %s' % (
+                                        name, _mib(never))))
             items.append(_text(x + 185 + width, top + 13, _mib(kib), 10))
     return y + 10 + count * 20
 
@@ -108,6 +135,6 @@ def render(comps, title, top=10):
     height = bottom + 20
     return ('<?xml version="1.0" encoding="UTF-8"?>\n'
             '<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
-            'viewBox="0 0 %d %d">\n<rect width="100%%" height="100%%" '
+            'viewBox="0 0 %d %d">\n%s<rect width="100%%" height="100%%" '
             'fill="#fff"/>\n%s\n</svg>\n'
-            % (WIDTH, height, WIDTH, height, '\n'.join(items)))
+            % (WIDTH, height, WIDTH, height, PATTERN, '\n'.join(items)))

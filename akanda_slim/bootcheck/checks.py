@@ -18,6 +18,7 @@ import sys
 import time
 import urllib.request
 
+from akanda_slim import appliance
 from akanda_slim.bootcheck import guest_config as config
 from akanda_slim.bootcheck import metadata_server
 from akanda_slim.bootcheck import network
@@ -449,9 +450,10 @@ def reload(ctx):
         raise Failed('forwarding off after reboot')
     # The agent re-applies addresses and restarts its services.
     configure_interfaces(ctx)
-    ctx.ssh.check('sudo systemctl restart bird dnsmasq keepalived conntrackd')
+    services = ' '.join(appliance.agent_services())
+    ctx.ssh.check('sudo systemctl restart ' + services)
     states = ctx.ssh.run('sudo systemctl is-active ssh netfilter-persistent '
-                         'bird dnsmasq keepalived conntrackd').stdout.split()
+                         + services).stdout.split()
     if set(states) != {'active'}:
         raise Failed('services after reboot: %s' % ' '.join(states))
     return ('rebooted (SSH back in %.1f s); rules restored, forwarding on, '

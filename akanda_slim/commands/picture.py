@@ -10,6 +10,7 @@ import tempfile
 from akanda_slim import composition
 from akanda_slim import errors
 from akanda_slim import imagefs
+from akanda_slim import rootfs
 from akanda_slim import svg
 
 HELP = ('draw the composition of two images (kernel, Python, router stack, '
@@ -27,6 +28,10 @@ def add_arguments(parser):
                         help='labels (default: the file names)')
     parser.add_argument('--top', type=int, default=10,
                         help='biggest packages listed per image')
+    parser.add_argument('--usage', nargs=2, metavar=('A.json', 'B.json'),
+                        help='usage reports (akanda-slim usage --json) of '
+                        'the two images: their never-read bytes are shaded '
+                        '(give - for an image without one)')
     parser.add_argument('--json', action='store_true',
                         help='also print the figures as JSON')
 
@@ -47,6 +52,20 @@ def _name(path):
     return os.path.splitext(os.path.basename(os.path.normpath(path)))[0]
 
 
+def _usage(path):
+    """A usage report read from ``path``, or None for ``-``."""
+    if path == '-':
+        return None
+    try:
+        report = json.loads(rootfs.read_text(path, what='usage report'))
+    except ValueError as exc:
+        raise errors.InputError('usage report %s: %s' % (path, exc))
+    if not isinstance(report, dict) or 'never_read_kib' not in report:
+        raise errors.InputError('usage report %s has no never_read_kib: not '
+                                'an akanda-slim usage --json report' % path)
+    return report
+
+
 def compose(path, name):
     LOG.info('reading %s', path)
     with _root(path) as root:
@@ -55,7 +74,11 @@ def compose(path, name):
 
 def run(args):
     names = args.names or [_name(args.a), _name(args.b)]
+    reports = [_usage(path) for path in (args.usage or ('-', '-'))]
     comps = [compose(args.a, names[0]), compose(args.b, names[1])]
+    for comp, report in zip(comps, reports):
+        if report is not None:
+            comp.add_usage(report)
     title = 'Image composition: %s against %s (disk usage of the tree)' % (
         names[0], names[1])
     with open(args.output, 'w') as out:

@@ -24,9 +24,19 @@ class CategoryTest(testtools.TestCase):
                  'gunicorn': 'Python', 'bird2': 'router stack',
                  'libip4tc2': 'router stack', 'keepalived': 'router stack',
                  'coreutils': 'everything else'}
+        router = composition.router_packages(
+            '/nonexistent', composition.declared_router_packages())
+        router.add('libip4tc2')
         for package, expected in cases.items():
             self.assertEqual(expected, composition.category(
-                '/usr/bin/x', package), package)
+                '/usr/bin/x', package, router), package)
+
+    def test_router_stack_is_the_element_list(self):
+        declared = composition.declared_router_packages()
+        self.assertIn('keepalived', declared)
+        self.assertIn('cloud-init', declared)
+        self.assertEqual('router stack', composition.category(
+            '/usr/sbin/x', 'keepalived', set(declared)))
 
 
 class ComposeTest(testtools.TestCase):
@@ -54,7 +64,8 @@ class ComposeTest(testtools.TestCase):
             out.write('/usr/sbin/dnsmasq\n/usr/share/doc/dnsmasq/README\n')
         with open(os.path.join(info, 'tools:amd64.list'), 'w') as out:
             out.write('/usr/bin/tool\n/bin/legacy\n')
-        result = composition.compose(self.root, 'test')
+        result = composition.compose(self.root, 'test',
+                                     declared=['dnsmasq'])
         self.assertEqual('test', result.name)
         self.assertEqual(result.total_kib, sum(result.categories.values()))
         self.assertEqual(80, result.packages['dnsmasq'])
@@ -89,3 +100,22 @@ class SvgTest(testtools.TestCase):
         self.assertTrue(generic.endswith('deb13-amd64'))
         self.assertTrue(cloud.endswith('cloud-amd64'))
         self.assertEqual('libc6', svg.short_label('libc6'))
+
+    def test_never_read_bytes_are_shaded(self):
+        comps = [composition.Composition(
+            name, 500, dict(zip(composition.CATEGORIES,
+                                (100, 100, 100, 100, 100))),
+            {'ieee-data': 200, 'libc6': 300}) for name in ('a', 'b')]
+        comps[1].add_usage({'never_read_kib': 250, 'packages': [
+            {'package': 'ieee-data', 'never_read_kib': 200},
+            {'package': 'libc6', 'never_read_kib': 50}]})
+        document = svg.render(comps, 'usage')
+        tree = ElementTree.fromstring(document.encode())
+        shaded = [r.find('{http://www.w3.org/2000/svg}title').text
+                  for r in tree.iter('{http://www.w3.org/2000/svg}rect')
+                  if r.get('fill') == 'url(#never-read)']
+        self.assertEqual(['never read: 0.2 MiB',
+                          'libc6 never read: 0.0 MiB',
+                          'ieee-data never read: 0.2 MiB'], shaded)
+        self.assertEqual(250, comps[1].to_dict()['never_read_kib'])
+        self.assertNotIn('never_read_kib', comps[0].to_dict())

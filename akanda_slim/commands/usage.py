@@ -1,0 +1,71 @@
+"""akanda-slim usage: boot an image, run every check, report what it read."""
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+
+from akanda_slim.bootcheck import qemu
+from akanda_slim.bootcheck import runner
+from akanda_slim import errors
+from akanda_slim import usage
+from akanda_slim import usage_boot
+
+HELP = ('boot an image under QEMU, run every router check and report which '
+        'files, packages and kernel modules the guest read')
+
+
+def add_arguments(parser):
+    parser.add_argument('image', help='the qcow2 (whole disk, or a '
+                        'filesystem with NAME.vmlinuz/NAME.initrd beside)')
+    parser.add_argument('--kernel', help='kernel for a filesystem image '
+                        '(default: NAME.vmlinuz beside the image)')
+    parser.add_argument('--initrd', help='initrd for a filesystem image '
+                        '(default: NAME.initrd beside the image)')
+    parser.add_argument('--memory', type=int, default=1024, metavar='MIB',
+                        help='guest memory (default: 1024)')
+    parser.add_argument('--accel', choices=('tcg', 'kvm'), default='tcg',
+                        help='QEMU accelerator (default: tcg)')
+    parser.add_argument('--boot-timeout', type=int, default=600,
+                        metavar='SECONDS', help='per boot (default: 600)')
+    parser.add_argument('--log-dir', help='keep the seed and serial console '
+                        'log here (default: a temporary directory, kept '
+                        'only when something fails)')
+    parser.add_argument('--json', action='store_true',
+                        help='print the report as JSON')
+
+
+def run(args):
+    if args.memory < 32:
+        raise errors.UsageError('--memory must be at least 32 MiB')
+    if args.accel == 'kvm' and not qemu.kvm_usable():
+        raise errors.UsageError('--accel kvm: /dev/kvm is not usable')
+    runner.boot_files(args.image, args.kernel, args.initrd)
+    options = runner.Options(accel=args.accel, memory_mib=args.memory,
+                             boot_timeout=args.boot_timeout)
+    log_dir = args.log_dir or tempfile.mkdtemp(prefix='akanda-slim-usage-',
+                                               dir='/var/tmp')
+    os.makedirs(log_dir, exist_ok=True)
+    try:
+        report = usage_boot.measure_usage(args.image, log_dir, args.kernel,
+                                          args.initrd, options)
+    except BaseException:
+        sys.stderr.write('akanda-slim: logs kept in %s\n' % log_dir)
+        raise
+    finally:
+        prepared = os.path.join(log_dir, 'usage.qcow2')
+        if os.path.exists(prepared):
+            os.unlink(prepared)
+    if args.json:
+        json.dump(report, sys.stdout, indent=2)
+        sys.stdout.write('\n')
+    else:
+        print(usage.format_text(report))
+    if not report['checks_passed']:
+        sys.stderr.write('akanda-slim: checks failed, the usage is '
+                         'incomplete; logs kept in %s\n' % log_dir)
+        return 1
+    if not args.log_dir:
+        shutil.rmtree(log_dir, ignore_errors=True)
+    return 0

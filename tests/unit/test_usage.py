@@ -1,0 +1,143 @@
+"""The usage report: inventory, owners, atimes, per-package totals."""
+
+import os
+
+import fixtures
+import testtools
+
+from akanda_slim import usage
+from akanda_slim import usage_boot
+
+
+def write(root, path, size):
+    full = os.path.join(root, path)
+    os.makedirs(os.path.dirname(full), exist_ok=True)
+    with open(full, 'wb') as out:
+        out.write(b'x' * size)
+    return full
+
+
+class UsageTreeTest(testtools.TestCase):
+    """A merged-/usr tree with two packages, a hard link and bytecode."""
+
+    def setUp(self):
+        super().setUp()
+        self.root = self.useFixture(fixtures.TempDir()).path
+        os.symlink('usr/bin', os.path.join(self.root, 'bin'))
+        write(self.root, 'usr/bin/tool', 64 * 1024)
+        big = write(self.root, 'usr/share/data/big', 1024 * 1024)
+        os.link(big, os.path.join(self.root, 'usr/share/data/big-link'))
+        write(self.root, 'usr/lib/python3/dist-packages/m.py', 4096)
+        write(self.root, 'usr/lib/python3/dist-packages/__pycache__/'
+              'm.cpython-313.pyc', 4096)
+        write(self.root, 'usr/lib/modules/6.1/kernel/net/a.ko.xz', 4096)
+        write(self.root, 'usr/lib/modules/6.1/kernel/net/b.ko.xz', 4096)
+        write(self.root, 'etc/generated', 4096)
+        write(self.root, 'boot/vmlinuz', 8192)
+        info = os.path.join(self.root, usage.DPKG_INFO)
+        os.makedirs(info)
+        with open(os.path.join(info, 'tool:amd64.list'), 'w') as out:
+            out.write('/.\n/bin\n/bin/tool\n'
+                      '/usr/lib/python3/dist-packages/m.py\n')
+        with open(os.path.join(info, 'data.list'), 'w') as out:
+            out.write('/.\n/usr/share/data/big\n/usr/share/data/big-link\n'
+                      '/boot/vmlinuz\n/usr/lib/modules/6.1/kernel/net/a.ko.xz'
+                      '\n/usr/lib/modules/6.1/kernel/net/b.ko.xz\n')
+        self.files = usage.inventory(self.root)
+        self.lists = usage.package_lists(self.root)
+        self.owner = usage.owners(self.root, self.lists, self.files)
+
+    def kib(self, path):
+        return os.lstat(os.path.join(self.root, path)).st_blocks // 2
+
+    def test_inventory_holds_regular_files_only(self):
+        self.assertNotIn('bin', self.files)
+        self.assertNotIn('bin/tool', self.files)
+        self.assertIn('usr/bin/tool', self.files)
+        self.assertEqual(self.files['usr/share/data/big'].inode,
+                         self.files['usr/share/data/big-link'].inode)
+
+    def test_dpkg_paths_resolve_through_the_merged_usr(self):
+        self.assertEqual('tool', self.owner['usr/bin/tool'])
+        self.assertEqual('tool', self.owner[
+            'usr/lib/python3/dist-packages/__pycache__/m.cpython-313.pyc'])
+        self.assertNotIn('etc/generated', self.owner)
+
+    def test_hard_linked_file_counts_once(self):
+        report = usage.analyse(self.files, self.owner, set(), set())
+        data = [p for p in report['packages'] if p['package'] == 'data'][0]
+        self.assertEqual(self.kib('usr/share/data/big') + self.kib(
+            'boot/vmlinuz') + 2 * self.kib(
+            'usr/lib/modules/6.1/kernel/net/a.ko.xz'), data['installed_kib'])
+        total = sum(info.kib for path, info in self.files.items()
+                    if path != 'usr/share/data/big-link')
+        self.assertEqual(total, report['total_kib'])
+
+    def test_read_files_and_never_read(self):
+        read = usage.parse_atimes(
+            '0.0000000000 /usr/share/data/big\n'
+            '1764100000.5 /usr/bin/tool\n'
+            '1764100001.0 /usr/lib/modules/6.1/kernel/net/a.ko.xz\n'
+            'garbage\n1764100001.0 /not/in/tree\n')
+        self.assertEqual({'usr/bin/tool', 'not/in/tree',
+                          'usr/lib/modules/6.1/kernel/net/a.ko.xz'}, read)
+        report = usage.analyse(self.files, self.owner, read, {'a'})
+        by_name = {p['package']: p for p in report['packages']}
+        self.assertEqual(3, by_name['tool']['files'])
+        self.assertEqual(1, by_name['tool']['files_read'])
+        self.assertEqual(self.kib('usr/bin/tool'), by_name['tool']['read_kib'])
+        # /boot is read by the boot loader; one module of two was read.
+        self.assertEqual(2, by_name['data']['files_read'])
+        self.assertEqual(self.kib('usr/share/data/big') + self.kib(
+            'usr/lib/modules/6.1/kernel/net/b.ko.xz'),
+            by_name['data']['never_read_kib'])
+        self.assertEqual({'present': 2, 'loaded': ['a']},
+                         report['kernel_modules'])
+        self.assertEqual(report['total_kib'] - report['read_kib'],
+                         report['never_read_kib'])
+        self.assertEqual('data', report['packages'][0]['package'])
+        self.assertEqual('/usr/share/data', report['never_read_paths'][0][
+            'path'])
+        text = usage.format_text(report)
+        self.assertIn('kernel modules: 2 present, 1 loaded', text)
+        self.assertIn('(no package)', text)
+
+    def test_reset_atimes_keeps_mtime(self):
+        path = os.path.join(self.root, 'usr/bin/tool')
+        os.utime(path, (1000, 2000))
+        self.assertEqual(len(self.files), usage_boot.reset_atimes(self.root))
+        info = os.stat(path)
+        self.assertEqual((0, 2000), (info.st_atime, info.st_mtime))
+
+    def test_noatime_becomes_relatime(self):
+        fstab = write(self.root, 'etc/fstab', 0)
+        self.assertFalse(usage_boot.allow_atime(self.root))
+        with open(fstab, 'w') as out:
+            out.write('LABEL=root / ext4 defaults,noatime 0 1\n')
+        self.assertTrue(usage_boot.allow_atime(self.root))
+        with open(fstab) as text:
+            self.assertEqual('LABEL=root / ext4 defaults,relatime 0 1\n',
+                             text.read())
+
+
+class ParseTest(testtools.TestCase):
+
+    def test_modules(self):
+        self.assertEqual(['nf_nat', 'virtio_net'], usage.parse_modules(
+            'virtio_net 65536 0 - Live 0x0\nnf_nat 61440 1 - Live 0x0\n\n'))
+
+    def test_read_write_root_machine_appends_rw(self):
+        machine = usage_boot.ReadWriteRootMachine(
+            'i.qcow2', 's.iso', 'c.log', kernel='k', initrd='i')
+        self.patch(usage_boot.qemu.tools, 'require', lambda name: name)
+        command = machine.command()
+        self.assertTrue(command[command.index('-append') + 1]
+                        .endswith(' rw'))
+
+    def test_processes_and_meminfo(self):
+        self.assertEqual([['cloud-init', 20480], ['systemd', 9000]],
+                         usage_boot.parse_processes(
+                             '20480 cloud-init\n 9000 systemd\nbad\n'))
+        self.assertEqual({'MemTotal': 81000, 'HugePages_Total': 0},
+                         usage_boot.parse_meminfo(
+                             'MemTotal:  81000 kB\nHugePages_Total:  0\n'))
