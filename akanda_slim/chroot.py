@@ -1,18 +1,21 @@
 """Run commands inside a target root, with what dpkg maintainer scripts need.
 
-``Chroot(root, record)`` mounts /proc, /sys and /dev (a bind of the host's)
-on the target's own directories, and puts a ``policy-rc.d`` in place that
-keeps services from starting (moving the target's own aside); on the way
-out it undoes exactly that. It mounts only on real directories of the
-target (never through a symlink) and never over a mount: a mount already
-there of the right kind (diskimage-builder mounts them too) is used and
-left alone, one of another kind is refused. Every change is noted in the
-``run_record`` before it is made, so ``recover`` can undo what a killed
-run left. Callers hold ``target_lock`` for the target.
+``Chroot(root, record)`` mounts /proc, /sys and a private /dev (a small tmpfs
+holding only the device nodes maintainer scripts use, never a bind of the
+host's: removing a tree a killed run left mounted cannot delete the host's
+device nodes) on the target's own directories, and puts a ``policy-rc.d`` in
+place that keeps services from starting (moving the target's own aside); on the
+way out it undoes exactly that. It mounts only on real directories of the
+target (never through a symlink) and never over a mount: a mount already there
+of the right kind (diskimage-builder mounts them too) is used and left alone,
+one of another kind is refused. Every change is noted in the ``run_record``
+before it is made, so ``recover`` can undo what a killed run left. Callers hold
+``target_lock`` for the target.
 """
 
 import logging
 import os
+import stat
 import subprocess
 import time
 
@@ -42,8 +45,15 @@ ENVIRONMENT = {
 MOUNTS = (
     ('proc', ['-t', 'proc', 'proc'], ('proc',)),
     ('sys', ['-t', 'sysfs', 'sysfs'], ('sysfs',)),
-    ('dev', ['--bind', '/dev'], None),  # None: whatever the host's /dev is
+    # None: a tmpfs, or whatever the host's /dev is (DIB binds it).
+    ('dev', ['-t', 'tmpfs', '-o', 'mode=0755,size=1m,nosuid', 'tmpfs'],
+     None),
 )
+# The private /dev's character devices: name -> (major, minor).
+DEVICE_NODES = {'null': (1, 3), 'zero': (1, 5), 'full': (1, 7),
+                'random': (1, 8), 'urandom': (1, 9), 'tty': (5, 0)}
+DEVICE_LINKS = {'fd': '/proc/self/fd', 'stdin': '/proc/self/fd/0',
+                'stdout': '/proc/self/fd/1', 'stderr': '/proc/self/fd/2'}
 # A signalled child gets this long to exit before its group is killed.
 CHILD_GRACE_SECONDS = 30
 
@@ -60,7 +70,19 @@ def _accepted_kinds(name, kinds):
     if kinds is not None:
         return kinds
     host_dev = mountinfo.at('/dev')
-    return (host_dev.fstype,) if host_dev else ('devtmpfs',)
+    return ('tmpfs', host_dev.fstype if host_dev else 'devtmpfs')
+
+
+def populate_dev(path):
+    """Make the private /dev's nodes, links and directories in ``path``."""
+    for name, (major, minor) in DEVICE_NODES.items():
+        node = os.path.join(path, name)
+        os.mknod(node, 0o666 | stat.S_IFCHR, os.makedev(major, minor))
+        os.chmod(node, 0o666)
+    for name, target in DEVICE_LINKS.items():
+        os.symlink(target, os.path.join(path, name))
+    for name in ('pts', 'shm'):
+        os.mkdir(os.path.join(path, name), 0o1777 if name == 'shm' else 0o755)
 
 
 def mount_point(root, name):
@@ -150,6 +172,8 @@ class Chroot:
                                         'afterwards' % path)
             entry['mount_id'] = mounted.mount_id
             self.record.save()
+            if name == 'dev':
+                populate_dev(path)
 
     def _block_services(self):
         directory, path, saved = _policy_paths(self.root)

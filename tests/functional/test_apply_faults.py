@@ -44,13 +44,15 @@ APT_GET_SHIM = '''#!/bin/sh
 case "$1" in check) touch /verify-paused; sleep %d;; esac
 exec /usr/bin/apt-get "$@"
 ''' % PAUSE_SECONDS
-# Put at the top of nano's prerm: pause once, note what dpkg can see.
+# Put at the top of nano's prerm: pause once, note what dpkg can see
+# (proc, sys, and a private /dev: none of the host's other devices).
 PRERM_PAUSE = '''
 if [ ! -e /purge-paused ]; then
     touch /purge-paused
     sleep %d
 fi
 [ -e /proc/self/status ] && [ -c /dev/null ] && [ -d /sys/kernel ] \\
+    && [ ! -e /dev/loop-control ] && [ ! -e /dev/kmsg ] \\
     && echo mounted >> /purge-saw || echo missing >> /purge-saw
 '''
 
