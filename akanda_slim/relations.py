@@ -1,26 +1,18 @@
 """Debian relationship fields: parsing and version satisfaction.
 
-Parsing is python-debian's ``PkgRelation``; version comparison is
-python-debian's ``version_compare``. This module only adds strictness
+Parsing follows dpkg (``dpkg_status.parse_relations``); version comparison
+is python-debian's ``version_compare``. This module only adds strictness
 (a malformed relation is an error, not a raw string) and the ``satisfies``
 test for one installed version against one relation.
 """
 
 import collections
 import functools
-import logging
-import re
 
-from debian import deb822
 from debian import debian_support
 
+from akanda_slim import dpkg_status
 from akanda_slim import errors
-
-# python-debian warns and returns malformed relations raw; we raise instead.
-logging.getLogger('debian.deb822').setLevel(logging.ERROR)
-
-PACKAGE_NAME = re.compile(r'^[a-z0-9][a-z0-9.+-]*$')
-OPERATORS = {'<<', '<=', '=', '>=', '>>', '<', '>'}
 
 # One alternative of a dependency: name, arch qualifier, operator, version.
 Relation = collections.namedtuple('Relation', 'name archqual op version')
@@ -30,37 +22,26 @@ def parse_field(text, field, package):
     """Parse a relationship field into a list of OR-groups of Relations.
 
     ``field`` and ``package`` only name the place in error messages.
-    Raises StatusError on anything dpkg itself would not accept.
+    Raises StatusError on anything dpkg itself would not accept (the rules
+    of dpkg's f_dependency, in dpkg_status).
     """
-    groups = []
-    for group in deb822.PkgRelation.parse_relations(text):
-        alternatives = []
-        for rel in group:
-            version = rel['version']
-            if (not PACKAGE_NAME.match(rel['name'])
-                    or (version and version[0] not in OPERATORS)
-                    or (version and not version[1])):
-                raise errors.StatusError(
-                    'package %s: malformed %s field: %r'
-                    % (package, field, text.strip()))
-            op, ver = version if version else (None, None)
-            alternatives.append(
-                Relation(rel['name'], rel['archqual'], op, ver))
-        groups.append(tuple(alternatives))
-    return groups
+    try:
+        groups = dpkg_status.parse_relations(text.strip(), field)
+    except dpkg_status.Refused as exc:
+        raise errors.StatusError('package %s: %s' % (package, exc.args[0]))
+    return [tuple(Relation(*rel) for rel in group) for group in groups]
 
 
 def parse_provides(text, package):
-    """Parse a Provides field into Relations (only '=' versions allowed)."""
-    provided = []
-    for group in parse_field(text, 'Provides', package):
-        for rel in group:
-            if len(group) > 1 or rel.op not in (None, '='):
-                raise errors.StatusError(
-                    'package %s: malformed Provides field: %r'
-                    % (package, text.strip()))
-            provided.append(rel)
-    return provided
+    """Parse a Provides field into Relations.
+
+    dpkg allows no alternatives there; a relation other than '=' only draws
+    its warning, and is read as '='.
+    """
+    return [Relation(rel.name, rel.archqual, '=' if rel.op else None,
+                     rel.version)
+            for group in parse_field(text, 'Provides', package)
+            for rel in group]
 
 
 @functools.lru_cache(maxsize=65536)

@@ -74,7 +74,7 @@ class CliTest(base.RootTestCase):
                                   '\nVersion: 1\nDepends: a (>>)\n')
         code, _out, err = self.main('plan', '--root', root)
         self.assertEqual(2, code)
-        self.assertIn('malformed Depends', err)
+        self.assertIn("status:4: 'Depends' field, reference to 'a'", err)
 
     def test_warning_for_pattern_matching_nothing(self):
         code, _out, err = self.main('plan', '--root', self.root,

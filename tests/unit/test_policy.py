@@ -87,7 +87,8 @@ class RecommendsPolicyTest(base.RootTestCase):
             S('app', Depends='py:any, tool, natlib:native, only:i386'),
             S('py', Architecture='i386', Multi_Arch='allowed'),
             S('tool', Architecture='i386', Multi_Arch='foreign'),
-            S('natlib', Architecture='i386'), S('natlib'),
+            S('natlib', Architecture='i386', Multi_Arch='same'),
+            S('natlib', Multi_Arch='same'),
             S('only', Architecture='i386'), S('other', Architecture='i386'),
             auto=['py:i386', 'tool:i386', 'natlib', 'natlib:i386',
                   'only:i386', 'other:i386'])
