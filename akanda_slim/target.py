@@ -79,7 +79,22 @@ class Target:
 
     @property
     def never_autoremove(self):
-        return aptconf.get_list(self.apt_config, 'APT::NeverAutoRemove')
+        """apt's FindVector: every direct child's value, named ones too.
+
+        So a set ``APT::NeverAutoRemove::KernelCount "3"`` is also the
+        pattern ``3``, as in apt.
+        """
+        patterns = aptconf.get_list(self.apt_config, 'APT::NeverAutoRemove')
+        prefix = 'apt::neverautoremove::'
+        for key in sorted(self.apt_config):
+            if key.startswith(prefix) and '::' not in key[len(prefix):]:
+                patterns.extend(self.apt_config[key][-1:])
+        return patterns
+
+    def apt_setting(self, key, default=''):
+        """A scalar apt setting of the target (last value), or default."""
+        values = aptconf.get_list(self.apt_config, key)
+        return values[-1] if values else default
 
     @property
     def versioned_kernel_patterns(self):

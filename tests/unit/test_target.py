@@ -52,7 +52,8 @@ class ReadTargetTest(base.RootTestCase):
             'Package: a\nStatus: install ok installed\n':
                 "status:1: missing 'Version' field",
             'Package: a\nStatus: installed\nVersion: 1\n':
-                "second (error) word in 'Status' field: has invalid value 'ed'",
+                "second (error) word in 'Status' field: has invalid "
+                "value 'ed'",
             'Package: a\nStatus: install ok installed\nVersion: 1\n'
             'Depends: b (>> )\n': "version '': version string is empty",
             'Package: a\nVersion: 1 2\n':
