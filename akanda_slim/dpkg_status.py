@@ -52,8 +52,9 @@ class Refused(Exception):
 
 _GOOD_NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9+._-]*$')
 _GOOD_ARCH = re.compile(r'^[A-Za-z0-9][A-Za-z0-9-]*$')
+# A colon anywhere means an epoch: the text before the first colon.
 _GOOD_VERSION = re.compile(
-    r'^(?:[0-9]{1,9}:)?[0-9A-Za-z.+~:-]*[0-9A-Za-z.+~]$')
+    r'^(?:[0-9]{1,9}:|(?=[^:]*$))[0-9A-Za-z.+~:-]*[0-9A-Za-z.+~]$')
 # A relationship field in canonical form; anything else takes the slow path.
 _RELATION = (r'([A-Za-z0-9][A-Za-z0-9+._-]*)(?::([A-Za-z0-9][A-Za-z0-9-]*))?'
              r'(?: \((<<|<=|=|>=|>>) ([^\s()]+)\))?')
@@ -94,7 +95,7 @@ def arch_problem(arch):
 def version_problem(text):
     """dpkg's parseversion errors (not its warnings): None or the reason."""
     if _GOOD_VERSION.match(text) and not text.startswith('0:-'):
-        upstream = text.rpartition(':')[2] if ':' in text[:11] else text
+        upstream = text.partition(':')[2] if ':' in text else text
         if upstream.rpartition('-')[0] or '-' not in upstream:
             if upstream and upstream[0] != '-':
                 return None
@@ -263,9 +264,57 @@ def parse_relations(value, field):
             pos += 1
 
 
+def _conffile_lastword(value, start, frm, end):
+    """dpkg's conffvalue_lastword: (word start, new end of the name)."""
+    if frm <= start + 1:
+        raise _malformed_conffile(value, start, end)
+    last_space = value.rfind(' ', 0, frm)
+    if last_space <= start + 1 or last_space >= end - 1:
+        raise _malformed_conffile(value, start, end)
+    return last_space + 1, last_space
+
+
+def _malformed_conffile(value, start, end):
+    return Refused("value for 'Conffiles' field has malformed line '%s'"
+                   % value[start:min(end, start + 250)])
+
+
+def check_conffiles(value):
+    """dpkg's f_conffiles: lines ' NAME HASH [remove-on-upgrade] [obsolete]'.
+
+    The hash is not checked; a name that is only slashes is refused.
+    """
+    pos = 0
+    while pos < len(value):
+        char = value[pos]
+        pos += 1
+        if char == '\n':
+            continue
+        if char != ' ':
+            raise Refused("value for 'Conffiles' has line starting with "
+                          "non-space '%s'" % char)
+        end = value.find('\n', pos)
+        end = len(value) if end < 0 else end
+        word, name_end = _conffile_lastword(value, pos, end, end)
+        # dpkg measures every word to the end of the line, as here
+        if value[word:end] == 'remove-on-upgrade':
+            word, name_end = _conffile_lastword(value, pos, name_end, end)
+        if value[word:end] == 'obsolete':
+            word, name_end = _conffile_lastword(value, pos, name_end, end)
+        name = value[pos:name_end]
+        while name.startswith('/') or name.startswith('./'):
+            name = name[1:] if name.startswith('/') else name[2:]
+        if not name:
+            raise Refused("root or empty directory listed as a conffile in "
+                          "'Conffiles' field")
+        pos = end
+
+
 def _check_field(key, value, stanza):
     """Field checks of dpkg's fieldinfos rcall functions."""
-    if key == 'package':
+    if key == 'conffiles':
+        check_conffiles(value)
+    elif key == 'package':
         problem = name_problem(value)
         if problem:
             raise Refused("invalid package name in 'Package' field: %s"
@@ -434,11 +483,12 @@ def _stanzas_by_char(text):
                 if (pos >= end or text[pos] == '\n'
                         or text[pos] not in _SPACE):
                     value = text[value_start:newline].rstrip(_SPACE)
-                    stanza_end = pos >= end or text[pos] == '\n'
+                    # ^Z where a field would start ends the stanza too
+                    stanza_end = pos >= end or text[pos] in '\n\x1a'
                     break
             fields.append((name, value, field_line))
             if stanza_end:
-                if pos < end:
+                if pos < end and text[pos] == '\n':
                     line += 1
                     pos += 1
                 break
@@ -521,13 +571,20 @@ def parse(text, path):
     """Stanzas of a status file's ``text``: [(line, {field: value})]."""
     result = []
     instances = {}
+    if text and text[-1] != '\n':
+        # dpkg never reads the last byte of a file that lacks a final
+        # newline (so 'Field: value' there ends early, one stray byte is
+        # ignored): its parser stops one byte short, measured with dpkg-query
+        last = text[-1].encode('utf-8', 'surrogateescape')[:-1]
+        text = text[:-1] + last.decode('utf-8', 'surrogateescape')
     try:
         for line, fields in _stanzas(text):
             parsed = {'_relations': {}}
             names = {}
             for name, value, field_line in fields:
                 key = name.lower()
-                if key not in KNOWN_FIELDS and len(name) < 2:
+                if key not in KNOWN_FIELDS and len(
+                        name.encode('utf-8', 'surrogateescape')) < 2:
                     raise Refused("user-defined field name '%s' too short"
                                   % name, field_line)
                 if key in names:
@@ -537,6 +594,8 @@ def parse(text, path):
                            name if key not in KNOWN_FIELDS
                            else _CANONICAL.get(key, name)), field_line)
                 names[key] = name
+                if '\0' in value:
+                    value = value.split('\0', 1)[0]  # dpkg's C string ends
                 parsed[key] = value
                 try:
                     _check_field(key, value, parsed)

@@ -65,6 +65,18 @@ class ReadTargetTest(base.RootTestCase):
             'Package: a\nStatus: install ok bogus\nVersion: 1\n':
                 "third (status) word in 'Status' field",
             'Package: a\nVersion: 1': 'missing final newline',
+            'Package: a\nStatus: install ok installed\nVersion: a:any\n':
+                'epoch in version is empty',
+            'Package: a\nStatus: install ok installed\nVersion: 1\n'
+            'Conffiles:\n /etc/a\n': "malformed line '/etc/a'",
+            'Package: a\nStatus: install ok installed\nVersion: 1\n'
+            'Conffiles:\n // 12\n': 'root or empty directory',
+            'Package: a\nStatus: install ok installed\nVersion: 1\n'
+            'Conffiles: x\n': "line starting with non-space 'x'",
+            'Package: a\nStatus: install ok installed\nVersion: 1\n'
+            'Descr': "end of file after field name 'Desc'",
+            'Package: a\nStatus: install ok installed\nVersion: 1\n'
+            'Description: x\n  ': 'missing final newline',
         }
         for text, message in cases.items():
             root = self.make_root(raw=text)
@@ -81,6 +93,20 @@ class ReadTargetTest(base.RootTestCase):
         read = target.read_target(root)
         self.assertEqual(['b'], sorted(read.packages))
         self.assertEqual(0, read.packages['b'].installed_size_kib)
+
+    def test_edges_dpkg_accepts(self):
+        # measured with dpkg-query 1.21: the last byte of a file without a
+        # final newline is never read; ^Z where a field would start ends
+        # the stanza; a value ends at a NUL byte (a C string); a
+        # two-byte field name is long enough
+        head = 'Package: a\nStatus: install ok installed\nVersion: 1\n'
+        for text in (head + 'D', head + 'Description: x\n ',
+                     head + 'Description: x\n y\n\x1aPackage: b\n'
+                     'Status: install ok installed\nVersion: 1\n',
+                     head + 'Depends: b\0(>> )\n', head + '\xc4: x\n',
+                     head + 'Conffiles:\n /etc/a 12 obsolete\n'
+                     ' /etc/b 34 remove-on-upgrade\n'):
+            target.read_target(self.make_root(raw=text))
 
     def test_duplicate_stanza(self):
         root = self.make_root(base.stanza('a'), base.stanza('a'))
