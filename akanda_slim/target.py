@@ -10,8 +10,6 @@ import logging
 import os
 import re
 
-from debian import deb822
-
 from akanda_slim import aptconf
 from akanda_slim import dpkg_status
 from akanda_slim import errors
@@ -159,6 +157,9 @@ def package_from_fields(fields, where):
 _LEADING_INT = re.compile(r'^\s*[-+]?\d+')
 
 
+_STANZA_BREAK = re.compile(r'\n[ \t]*\n')
+
+
 def _apt_int(text):
     """An integer as apt's FindI reads it (strtol: leading digits, else 0)."""
     match = _LEADING_INT.match(text or '')
@@ -173,11 +174,15 @@ def parse_auto_marks(text):
     to the package on every architecture.
     """
     auto = set()
-    for stanza in deb822.Deb822.iter_paragraphs(text.splitlines(True),
-                                                use_apt_pkg=False):
-        if _apt_int(stanza.get('Auto-Installed', '0')) > 0:
-            auto.add((stanza.get('Package', '').strip().lower(),
-                      stanza.get('Architecture', '').strip()))
+    for stanza in _STANZA_BREAK.split(text):
+        fields = {}
+        for line in stanza.split('\n'):
+            if line[:1] not in ('', ' ', '\t'):
+                name, _colon, value = line.partition(':')
+                fields[name.strip().lower()] = value.strip()
+        if _apt_int(fields.get('auto-installed', '0')) > 0:
+            auto.add((fields.get('package', '').lower(),
+                      fields.get('architecture', '')))
     return auto
 
 
