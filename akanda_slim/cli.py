@@ -16,7 +16,6 @@ import traceback
 
 from akanda_slim import commands
 from akanda_slim import errors
-from akanda_slim import version
 
 GLOBAL_FLAGS = ('-v', '--verbose')
 
@@ -31,14 +30,22 @@ def chosen_command(argv, names):
     return None
 
 
+class _VersionAction(argparse.Action):
+    """--version, reading the version (pbr, slow) only when asked."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from akanda_slim import version
+        parser.exit(message='akanda-slim %s\n' % version.version_string())
+
+
 def build_parser(argv=()):
     """The parser; only the command named in ``argv`` is imported."""
     parser = argparse.ArgumentParser(
         prog='akanda-slim',
         description='Make the Akanda service VM image small, and prove it '
                     'still works.')
-    parser.add_argument('--version', action='version',
-                        version='%(prog)s ' + version.version_string())
+    parser.add_argument('--version', action=_VersionAction, nargs=0,
+                        help="show program's version number and exit")
     parser.add_argument('-v', '--verbose', action='store_true',
                         help='debug logging on stderr')
     sub = parser.add_subparsers(dest='command', metavar='COMMAND')

@@ -5,8 +5,8 @@ string literal), ``add_arguments(parser)`` and ``run(args)``, which returns
 the exit code. The command's name is the module's name with ``_`` spelled
 ``-`` (``elements_path`` is ``elements-path``).
 
-Loading is lazy (akanda_slim.cli): the names come from
-``pkgutil.iter_modules`` without importing anything, only the chosen
+Loading is lazy (akanda_slim.cli): the names come from the ``*.py``
+files of this directory without importing anything, only the chosen
 command's module is imported, and the one-line help of the others is read
 from the ``HELP = '...'`` literal in their source (``help_text``), so a
 command module may import what it likes at its top; heavy imports that
@@ -16,17 +16,21 @@ HELP is not a literal is imported to read it.
 
 import ast
 import importlib
-import importlib.util
-import pkgutil
+import os
 
 PACKAGE = __name__
 
 
 def names():
     """{command name: module name} of every command, nothing imported."""
-    return {info.name.replace('_', '-'): info.name
-            for info in pkgutil.iter_modules(__path__)
-            if not info.name.startswith('_')}
+    found = {}
+    for directory in __path__:
+        for entry in os.listdir(directory):
+            module, ext = os.path.splitext(entry)
+            if ext == '.py' and module.isidentifier() and \
+                    not module.startswith('_'):
+                found[module.replace('_', '-')] = module
+    return found
 
 
 def load(module_name):
@@ -35,9 +39,9 @@ def load(module_name):
 
 def help_text(module_name):
     """The module's HELP, read from its source's literal when it has one."""
-    spec = importlib.util.find_spec('%s.%s' % (PACKAGE, module_name))
     try:
-        with open(spec.origin, encoding='utf-8') as source:
+        with open(os.path.join(__path__[0], module_name + '.py'),
+                  encoding='utf-8') as source:
             tree = ast.parse(source.read())
     except (OSError, SyntaxError, TypeError, ValueError):
         tree = None

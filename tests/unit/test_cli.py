@@ -159,3 +159,11 @@ class LazyCommandsTest(testtools.TestCase):
                                                     {'plan': 'plan'}))
         self.assertIsNone(cli.chosen_command(['-h', 'plan'],
                                              {'plan': 'plan'}))
+
+    def test_version(self):
+        out = io.StringIO()
+        self.useFixture(fixtures.MonkeyPatch('sys.stdout', out))
+        self.useFixture(fixtures.MonkeyPatch('sys.stderr', out))
+        exc = self.assertRaises(SystemExit, cli.main, ['--version'])
+        self.assertEqual(0, exc.code)
+        self.assertRegex(out.getvalue(), r'^akanda-slim \S+\n$')
