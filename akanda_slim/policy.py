@@ -48,6 +48,9 @@ BOOT_CRITICAL = (
     'ifupdown', 'isc-dhcp-client', 'dhcpcd-base', 'netplan.io',
     'systemd-resolved', 'iproute2', 'openssh-server', 'cloud-init',
     'sudo', 'ca-certificates',
+    # what a bootable VM disk needs (diskimage-builder's vm element)
+    'grub-pc-bin', 'grub2-common', 'grub-efi-amd64*',
+    'cloud-initramfs-growroot', 'cloud-guest-utils',
 )
 
 

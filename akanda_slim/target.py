@@ -5,6 +5,7 @@ A target is a directory holding a Debian system: an image tree, a chroot or
 target's apt configuration. Pure reading: nothing here changes the target.
 """
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -274,6 +275,24 @@ def pending_updates(root):
     return sorted(n for n in names if n.isdigit() or n == 'tmp.i')
 
 
+_REUSE = {}
+
+
+@contextlib.contextmanager
+def reused(target):
+    """Inside: the next read_target of ``target.root`` returns ``target``.
+
+    Lets the slim step hand what it has read to purge.apply, so the dpkg
+    database is read once before the purge; any later read is fresh.
+    """
+    key = os.path.realpath(target.root)
+    _REUSE[key] = target
+    try:
+        yield
+    finally:
+        _REUSE.pop(key, None)
+
+
 @gcpause.while_paused
 def read_target(root):
     """Read the dpkg/apt state of ``root``; raises TargetError/StatusError.
@@ -283,6 +302,10 @@ def read_target(root):
     half-installed, half-configured, unpacked, awaiting or pending
     triggers, or needing reinstallation) is an UnsafeStateError.
     """
+    if _REUSE:
+        reuse = _REUSE.pop(os.path.realpath(root), None)
+        if reuse is not None:
+            return reuse
     if not os.path.isdir(root):
         raise errors.TargetError('target root %s is not a directory' % root)
     status_path = rootfs.resolve(root, STATUS_FILE)
