@@ -167,3 +167,19 @@ class LazyCommandsTest(testtools.TestCase):
         exc = self.assertRaises(SystemExit, cli.main, ['--version'])
         self.assertEqual(0, exc.code)
         self.assertRegex(out.getvalue(), r'^akanda-slim \S+\n$')
+
+
+class UnfinishedDpkgTest(base.RootTestCase):
+
+    def test_plan_refuses_with_the_command_that_finishes_it(self):
+        root = self.make_root(S('a'), S('b', status='install ok unpacked'))
+        code, _out, err = CliTest.main(self, 'plan', '--root', root)
+        self.assertEqual(1, code)
+        self.assertIn('dpkg --configure', err)
+        root = self.make_root(S('a'))
+        os.makedirs(os.path.join(root, 'var/lib/dpkg/updates'))
+        with open(os.path.join(root, 'var/lib/dpkg/updates/0001'), 'w') as j:
+            j.write('Package: a\n')
+        code, _out, err = CliTest.main(self, 'plan', '--root', root)
+        self.assertEqual(1, code)
+        self.assertIn('dpkg --configure -a', err)
