@@ -5,11 +5,22 @@
 Policies:
 
 recommends
-    apt's own autoremove with Recommends and Suggests not important. Roots:
-    packages not marked automatic, Essential, Protected/Important, matches of
-    the target's ``APT::NeverAutoRemove`` and the newest installed kernel.
-    An OR-dependency keeps every installed alternative, as apt does, so the
-    removal set is exactly what apt would autoremove.
+    apt's own autoremove with Recommends and Suggests not important
+    (apt-pkg/depcache.cc MarkRequired, MarkPackage, Sweep). Roots: packages
+    not marked automatic (extended_states; a stanza without Architecture
+    marks every architecture), Essential (and ``apt`` itself, as apt forces
+    it), Protected/Important, ``Priority: required``, matches of the
+    target's ``APT::NeverAutoRemove`` (regular expressions, any case), the
+    newest ``APT::NeverAutoRemove::KernelCount`` kernel versions (default
+    2; the booted kernel is the build host's, so it does not count) and held
+    packages. From each root apt follows every installed package satisfying
+    a Depends/Pre-Depends alternative, but of providers built from one
+    source only those of the newest source version, and of several
+    versioned kernels only the protected ones. Not modelled: apt's
+    Recommends/Suggests importance (both off here), pinning and candidate
+    versions (the plan works on installed packages only). The functional
+    fuzzer (tests/functional/test_apt_agreement.py) compares the removal
+    set with ``apt-get -s autoremove`` on hundreds of generated sets.
 appliance
     For service VMs: manual marks do not protect. Roots: Essential,
     Protected/Important, Priority required, the boot-critical defaults
