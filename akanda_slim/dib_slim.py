@@ -25,11 +25,13 @@ import sys
 from akanda_slim import dib_entry
 from akanda_slim import errors
 from akanda_slim import policy as policy_mod
+from akanda_slim import rootfs
 from akanda_slim import target as target_mod
 
 LOG = logging.getLogger(__name__)
 
 PACKAGE_INSTALLS_JSON = 'tmp/package-installs.json'
+MAX_JSON = 16 * 1024 * 1024
 DPKG_CONF_DIR = 'etc/dpkg/dpkg.cfg.d'
 
 GENERIC_KERNEL = r'^linux-image-(\S+-)?%s$'
@@ -41,20 +43,21 @@ APT_STATE = ('var/lib/apt/lists', 'var/cache/apt')
 
 def declared_packages(root):
     """element -> sorted package names it asked package-installs for."""
-    path = os.path.join(root, PACKAGE_INSTALLS_JSON)
-    if not os.path.exists(path):
+    path = rootfs.resolve(root, PACKAGE_INSTALLS_JSON)
+    if not os.path.lexists(path):
         return {}
+    text = rootfs.read_text(path, MAX_JSON, 'package-installs list')
     try:
-        with open(path) as data:
-            phases = json.load(data)
-    except ValueError as exc:
-        raise errors.UsageError('%s: %s' % (path, exc))
-    declared = {}
-    for lists in phases.values():
-        build_only = {name for name, _ in lists.get('uninstall', ())}
-        for name, element in lists.get('install', ()):
-            if name not in build_only:
-                declared.setdefault(element, set()).add(name)
+        phases = json.loads(text)
+        declared = {}
+        for lists in phases.values():
+            build_only = {name for name, _ in lists.get('uninstall', ())}
+            for name, element in lists.get('install', ()):
+                if name not in build_only:
+                    declared.setdefault(element, set()).add(name)
+    except (ValueError, TypeError, AttributeError, RecursionError) as exc:
+        raise errors.InputError('%s: not a package-installs list (%s)'
+                                % (path, exc)) from None
     return {element: sorted(names) for element, names in declared.items()}
 
 
@@ -142,14 +145,19 @@ def options(root, environ):
 def read_path_filters(root):
     """(excludes, includes): dpkg path-exclude/-include globs of the target."""
     excludes, includes = [], []
-    for path in sorted(glob.glob(os.path.join(root, DPKG_CONF_DIR, '*'))):
-        with open(path) as conf:
-            for line in conf:
-                key, _, value = line.strip().partition('=')
-                if key == 'path-exclude':
-                    excludes.append(value)
-                elif key == 'path-include':
-                    includes.append(value)
+    directory = rootfs.resolve(root, DPKG_CONF_DIR)
+    for path in sorted(glob.glob(os.path.join(directory, '*'))):
+        path = rootfs.resolve(root, os.path.join(
+            DPKG_CONF_DIR, os.path.basename(path)))
+        if os.path.isdir(path):
+            continue
+        text = rootfs.read_text(path, MAX_JSON, 'dpkg configuration file')
+        for line in text.splitlines():
+            key, _, value = line.strip().partition('=')
+            if key == 'path-exclude':
+                excludes.append(value)
+            elif key == 'path-include':
+                includes.append(value)
     return excludes, includes
 
 
