@@ -107,7 +107,8 @@ def _yes(fields, key):
 
 def _size_kib(text, where):
     """Installed-Size in KiB; dpkg keeps any text, so do we (as 0, warned)."""
-    if text.isdigit() and int(text) <= MAX_INSTALLED_SIZE_KIB:
+    if text.isascii() and text.isdigit() and \
+            int(text) <= MAX_INSTALLED_SIZE_KIB:
         return int(text), None
     return 0, '%s: Installed-Size %r is not a size in KiB: counted as 0' % (
         where, text[:40])

@@ -93,6 +93,12 @@ class ReadTargetTest(base.RootTestCase):
         read = target.read_target(root)
         self.assertEqual(['b'], sorted(read.packages))
         self.assertEqual(0, read.packages['b'].installed_size_kib)
+        for size in ('\u00b2', '99999999999999999999', '-1', ''):
+            root = self.make_root(raw='Package: b\nStatus: install ok '
+                                      'installed\nVersion: 1\n'
+                                      'Installed-Size: %s\n' % size)
+            self.assertEqual(0, target.read_target(root).packages['b']
+                             .installed_size_kib)
 
     def test_edges_dpkg_accepts(self):
         # measured with dpkg-query 1.21: the last byte of a file without a
