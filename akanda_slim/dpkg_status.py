@@ -106,7 +106,7 @@ def version_problem(text):
         return 'version string has embedded spaces'
     if ':' in text:
         epoch, _colon, rest = text.partition(':')
-        match = re.match(r'^[ \t\n\v\f\r]*[-+]?\d+', epoch)
+        match = re.match(r'^[ \t\n\v\f\r]*[-+]?[0-9]+', epoch)
         if not match:
             return 'epoch in version is empty'
         if match.end() != len(epoch):

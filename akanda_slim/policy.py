@@ -116,13 +116,13 @@ def _apt_bool(text, default):
         return False
     if word in ('yes', 'true', 'with', 'on', 'enable'):
         return True
-    if re.match(r'^-?\d+$', word):
+    if re.match(r'^-?\d+$', word, re.ASCII):
         return int(word) != 0
     return default
 
 
 def _apt_int(text, default):
-    match = re.match(r'^\s*[-+]?\d+', text or '')
+    match = re.match(r'^\s*[-+]?\d+', text or '', re.ASCII)
     return int(match.group()) if match else default
 
 

@@ -156,7 +156,7 @@ def package_from_fields(fields, where):
     return package
 
 
-_LEADING_INT = re.compile(r'^\s*[-+]?\d+')
+_LEADING_INT = re.compile(r'^\s*[-+]?\d+', re.ASCII)
 
 
 _STANZA_BREAK = re.compile(r'\n[ \t]*\n')
