@@ -8,6 +8,7 @@ import os
 import re
 
 from akanda_slim import errors
+from akanda_slim import rootfs
 
 _TOKEN = re.compile(r'"(?P<quoted>[^"]*)"|(?P<punct>[{};])'
                     r'|(?P<word>[^\s{};"]+)')
@@ -101,19 +102,22 @@ def _part_files(directory):
     return parts
 
 
+MAX_CONFIG = 4 * 1024 * 1024
+
+
 def read_config(root):
     """Read ROOT/etc/apt/apt.conf.d/* then ROOT/etc/apt/apt.conf, as apt."""
     config = {}
-    etc_apt = os.path.join(root, 'etc', 'apt')
-    paths = _part_files(os.path.join(etc_apt, 'apt.conf.d'))
-    main = os.path.join(etc_apt, 'apt.conf')
-    if os.path.isfile(main):
-        paths.append(main)
+    # every file resolved inside the root, as apt in a chroot sees it
+    paths = [rootfs.resolve(root, 'etc/apt/apt.conf.d/'
+                            + os.path.basename(part)) for part in
+             _part_files(rootfs.resolve(root, 'etc/apt/apt.conf.d'))]
+    paths.append(rootfs.resolve(root, 'etc/apt/apt.conf'))
     for path in paths:
-        if not os.path.isfile(path):
+        if not os.path.lexists(path) or os.path.isdir(path):
             continue
-        with open(path, encoding='utf-8', errors='replace') as conf:
-            parse(conf.read(), config, path)
+        text = rootfs.read_bytes(path, MAX_CONFIG, 'apt configuration file')
+        parse(text.decode('utf-8', 'replace'), config, path)
     return config
 
 

@@ -1,8 +1,12 @@
 """The slim element's helpers, run by its post-root.d hooks on the host.
 
-``options ROOT`` prints the ``akanda-slim plan/apply`` options for the image
-(one word a line): the policy, the keep patterns (what the appliance elements
-declared in package-installs, the kernel, the boot-critical set) and the
+``apply ROOT`` decides what the image keeps and purges the rest in one
+process and one read of the dpkg database before the purge (as
+``akanda-slim apply`` would with the options below), then prints the plan
+and its verification as JSON; ``plan ROOT`` is its dry run.
+``options ROOT`` prints those ``akanda-slim plan/apply`` options (one word a
+line): the policy, the keep patterns (what the appliance elements declared
+in package-installs, the chosen kernel, the boot-critical set) and the
 remove patterns (the generic kernel when the cloud one serves, the user's).
 ``prune ROOT`` deletes files an image never needs and prints what it freed
 as JSON. Settings come from the DIB_SLIM_* variables (see the element's
@@ -21,19 +25,15 @@ import sys
 from akanda_slim import dib_entry
 from akanda_slim import errors
 from akanda_slim import policy as policy_mod
+from akanda_slim import rootfs
 from akanda_slim import target as target_mod
 
 LOG = logging.getLogger(__name__)
 
 PACKAGE_INSTALLS_JSON = 'tmp/package-installs.json'
+MAX_JSON = 16 * 1024 * 1024
 DPKG_CONF_DIR = 'etc/dpkg/dpkg.cfg.d'
 
-# Kept whatever the policy: the core's boot-critical set, but for the kernel,
-# which DIB_SLIM_KERNEL chooses.
-BOOT_KEEP = tuple(p for p in policy_mod.BOOT_CRITICAL
-                  if not p.startswith('linux-image'))
-VM_KEEP = ('grub-pc', 'grub-pc-bin', 'grub2-common', 'grub-efi-amd64*',
-           'shim-signed', 'cloud-initramfs-growroot', 'cloud-guest-utils')
 GENERIC_KERNEL = r'^linux-image-(\S+-)?%s$'
 
 LOG_FILES = ('var/log/apt', 'var/log/dpkg.log', 'var/log/alternatives.log',
@@ -43,20 +43,21 @@ APT_STATE = ('var/lib/apt/lists', 'var/cache/apt')
 
 def declared_packages(root):
     """element -> sorted package names it asked package-installs for."""
-    path = os.path.join(root, PACKAGE_INSTALLS_JSON)
-    if not os.path.exists(path):
+    path = rootfs.resolve(root, PACKAGE_INSTALLS_JSON)
+    if not os.path.lexists(path):
         return {}
+    text = rootfs.read_text(path, MAX_JSON, 'package-installs list')
     try:
-        with open(path) as data:
-            phases = json.load(data)
-    except ValueError as exc:
-        raise errors.UsageError('%s: %s' % (path, exc))
-    declared = {}
-    for lists in phases.values():
-        build_only = {name for name, _ in lists.get('uninstall', ())}
-        for name, element in lists.get('install', ()):
-            if name not in build_only:
-                declared.setdefault(element, set()).add(name)
+        phases = json.loads(text)
+        declared = {}
+        for lists in phases.values():
+            build_only = {name for name, _ in lists.get('uninstall', ())}
+            for name, element in lists.get('install', ()):
+                if name not in build_only:
+                    declared.setdefault(element, set()).add(name)
+    except (ValueError, TypeError, AttributeError, RecursionError) as exc:
+        raise errors.InputError('%s: not a package-installs list (%s)'
+                                % (path, exc)) from None
     return {element: sorted(names) for element, names in declared.items()}
 
 
@@ -80,46 +81,83 @@ def kernel_names(architecture, installed, environ):
                                 'not %r' % flavour)
     if flavour == 'generic':
         return ['linux-image-%s' % architecture], []
+    cloud = 'linux-image-cloud-%s' % architecture
+    if cloud not in installed:
+        raise errors.UsageError(
+            'DIB_SLIM_KERNEL=cloud but %s is not installed (Debian has a '
+            'cloud kernel for amd64 and arm64 only, and package-installs '
+            'asks for it on amd64); set DIB_SLIM_KERNEL=generic' % cloud)
     generic = re.compile(GENERIC_KERNEL % re.escape(architecture))
-    return (['linux-image-cloud-%s' % architecture],
+    return ([cloud],
             sorted(n for n in installed if generic.match(n)
                    and 'cloud-' not in n))
 
 
-def options(root, environ):
-    """The plan/apply options (a list of words) for the image at ``root``."""
-    target = target_mod.read_target(root)
+def boot_keep(installed):
+    """Installed packages of the core's boot-critical set, but the kernel.
+
+    policy.BOOT_CRITICAL is the one definition; DIB_SLIM_KERNEL chooses
+    the kernel.
+    """
+    return sorted(name for name in installed
+                  if any(fnmatch.fnmatchcase(name, pattern)
+                         for pattern in policy_mod.BOOT_CRITICAL)
+                  and not name.startswith('linux-image'))
+
+
+def settings(target, root, environ):
+    """(policy name, keep patterns, remove patterns) for the image."""
     installed = {p.name for p in target.packages.values()}
     needed = appliance_packages(declared_packages(root), environ)
     policy = environ.get('DIB_SLIM_POLICY') or (
         policy_mod.APPLIANCE if needed else policy_mod.RECOMMENDS)
     keep_kernel, remove = kernel_names(target.architecture, installed,
                                        environ)
-    keep = list(needed) + keep_kernel
-    keep += [name for name in BOOT_KEEP if name in installed]
-    if 'vm' in _words(environ, 'IMAGE_ELEMENT'):
-        keep += list(VM_KEEP)
+    keep = list(needed) + keep_kernel + boot_keep(installed)
     keep += _words(environ, 'DIB_SLIM_KEEP')
     remove += _words(environ, 'DIB_SLIM_REMOVE')
-    words = ['--policy', policy]
-    for pattern in sorted(set(keep)):
+    return policy, sorted(set(keep)), sorted(set(remove))
+
+
+def slim_policy(target, root, environ):
+    """The policy.Policy the slim step applies, logged as its options."""
+    name, keep, remove = settings(target, root, environ)
+    LOG.info('policy %s; options: %s', name, ' '.join(_words_of(
+        name, keep, remove)))
+    return policy_mod.Policy(name=name, keep=tuple(keep),
+                             remove=tuple(remove))
+
+
+def _words_of(name, keep, remove):
+    words = ['--policy', name]
+    for pattern in keep:
         words += ['--keep', pattern]
-    for pattern in sorted(set(remove)):
+    for pattern in remove:
         words += ['--remove', pattern]
     return words
+
+
+def options(root, environ):
+    """The plan/apply options (a list of words) for the image at ``root``."""
+    return _words_of(*settings(target_mod.read_target(root), root, environ))
 
 
 def read_path_filters(root):
     """(excludes, includes): dpkg path-exclude/-include globs of the target."""
     excludes, includes = [], []
-    for path in sorted(glob.glob(os.path.join(root, DPKG_CONF_DIR, '*'))):
-        with open(path) as conf:
-            for line in conf:
-                key, _, value = line.strip().partition('=')
-                if key == 'path-exclude':
-                    excludes.append(value)
-                elif key == 'path-include':
-                    includes.append(value)
+    directory = rootfs.resolve(root, DPKG_CONF_DIR)
+    for path in sorted(glob.glob(os.path.join(directory, '*'))):
+        path = rootfs.resolve(root, os.path.join(
+            DPKG_CONF_DIR, os.path.basename(path)))
+        if os.path.isdir(path):
+            continue
+        text = rootfs.read_text(path, MAX_JSON, 'dpkg configuration file')
+        for line in text.splitlines():
+            key, _, value = line.strip().partition('=')
+            if key == 'path-exclude':
+                excludes.append(value)
+            elif key == 'path-include':
+                includes.append(value)
     return excludes, includes
 
 
@@ -207,6 +245,23 @@ def prune(root, environ):
     return freed
 
 
+def _plan(root):
+    from akanda_slim.commands import plan as plan_command
+    target = target_mod.read_target(root)
+    policy = slim_policy(target, root, os.environ)
+    plan_command.emit(policy_mod.decide(target, policy), as_json=True)
+
+
+def _apply(root):
+    from akanda_slim.commands import plan as plan_command
+    from akanda_slim import purge
+    target = target_mod.read_target(root)
+    policy = slim_policy(target, root, os.environ)
+    with target_mod.reused(target):
+        plan, verification = purge.apply(root, policy)
+    plan_command.emit(plan, True, verification)
+
+
 def _print_options(root):
     print('\n'.join(options(root, os.environ)))
 
@@ -217,10 +272,11 @@ def _print_prune(root):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    actions = {'options': _print_options, 'prune': _print_prune}
+    actions = {'apply': _apply, 'plan': _plan, 'options': _print_options,
+               'prune': _print_prune}
     if len(argv) != 2 or argv[0] not in actions:
-        print('usage: python -m akanda_slim.dib_slim options|prune ROOT',
-              file=sys.stderr)
+        print('usage: python -m akanda_slim.dib_slim %s ROOT'
+              % '|'.join(actions), file=sys.stderr)
         return 2
     return dib_entry.run(actions[argv[0]], argv[1])
 

@@ -19,7 +19,11 @@ import json
 import os
 
 from akanda_slim import errors
+from akanda_slim import rootfs
 from akanda_slim import target as target_mod
+
+MAX_REPORT = 64 * 1024 * 1024
+MAX_KIB = 2 ** 40   # a KiB count no package reaches: 1 PiB
 
 
 @dataclasses.dataclass
@@ -41,23 +45,33 @@ def load(path):
     if os.path.isdir(path):
         return {key: (p.version, p.installed_size_kib) for key, p in
                 target_mod.read_target(path).packages.items()}
+    text = rootfs.read_text(path, MAX_REPORT, 'image report')
     try:
-        with open(path) as stream:
-            data = json.load(stream)
-    except OSError as exc:
-        raise errors.UsageError('cannot read %s: %s' % (path, exc.strerror))
-    except ValueError:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
         data = None
     if not (isinstance(data, dict)
             and isinstance(data.get('packages'), list)):
-        raise errors.UsageError(
+        raise errors.InputError(
             '%s is neither an image report (NAME.slim.json with a package '
             'list) nor a Debian root' % path)
-    try:
-        return {p['package']: (p['version'], int(p['installed_size_kib']))
-                for p in data['packages']}
-    except (KeyError, TypeError, ValueError):
-        raise errors.UsageError('%s: malformed package list' % path)
+    packages = {}
+    for number, entry in enumerate(data['packages'], 1):
+        try:
+            name, version = entry['package'], entry['version']
+            kib = entry['installed_size_kib']
+        except (KeyError, TypeError):
+            raise errors.InputError(
+                '%s: package entry %d lacks package, version or '
+                'installed_size_kib' % (path, number)) from None
+        if not (isinstance(name, str) and isinstance(version, str)
+                and type(kib) is int and 0 <= kib <= MAX_KIB):
+            raise errors.InputError(
+                '%s: package entry %d: package and version must be '
+                'strings, installed_size_kib an integer from 0 to %d'
+                % (path, number, MAX_KIB))
+        packages[name] = (version, kib)
+    return packages
 
 
 @dataclasses.dataclass

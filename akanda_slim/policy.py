@@ -5,11 +5,22 @@
 Policies:
 
 recommends
-    apt's own autoremove with Recommends and Suggests not important. Roots:
-    packages not marked automatic, Essential, Protected/Important, matches of
-    the target's ``APT::NeverAutoRemove`` and the newest installed kernel.
-    An OR-dependency keeps every installed alternative, as apt does, so the
-    removal set is exactly what apt would autoremove.
+    apt's own autoremove with Recommends and Suggests not important
+    (apt-pkg/depcache.cc MarkRequired, MarkPackage, Sweep). Roots: packages
+    not marked automatic (extended_states; a stanza without Architecture
+    marks every architecture), Essential (and ``apt`` itself, as apt forces
+    it), Protected/Important, ``Priority: required``, matches of the
+    target's ``APT::NeverAutoRemove`` (regular expressions, any case), the
+    newest ``APT::NeverAutoRemove::KernelCount`` kernel versions (default
+    2; the booted kernel is the build host's, so it does not count) and held
+    packages. From each root apt follows every installed package satisfying
+    a Depends/Pre-Depends alternative, but of providers built from one
+    source only those of the newest source version, and of several
+    versioned kernels only the protected ones. Not modelled: apt's
+    Recommends/Suggests importance (both off here), pinning and candidate
+    versions (the plan works on installed packages only). The functional
+    fuzzer (tests/functional/test_apt_agreement.py) compares the removal
+    set with ``apt-get -s autoremove`` on hundreds of generated sets.
 appliance
     For service VMs: manual marks do not protect. Roots: Essential,
     Protected/Important, Priority required, the boot-critical defaults
@@ -26,6 +37,7 @@ on with no other installed alternative, is a PolicyError naming the chain.
 import collections
 import dataclasses
 import fnmatch
+import functools
 import re
 
 from akanda_slim import decision
@@ -47,6 +59,9 @@ BOOT_CRITICAL = (
     'ifupdown', 'isc-dhcp-client', 'dhcpcd-base', 'netplan.io',
     'systemd-resolved', 'iproute2', 'openssh-server', 'cloud-init',
     'sudo', 'ca-certificates',
+    # what a bootable VM disk needs (diskimage-builder's vm element)
+    'grub-pc-bin', 'grub2-common', 'grub-efi-amd64*',
+    'cloud-initramfs-growroot', 'cloud-guest-utils',
 )
 
 
@@ -75,57 +90,169 @@ def _matching(keys, packages, pattern):
             if regex.match(k) or regex.match(packages[k].name)]
 
 
-def _newest_kernel_packages(target):
-    """Packages of the newest installed versioned kernel (apt protects it)."""
-    images = [p for p in target.packages.values()
-              if re.match(r'^linux-image-\d', p.name)]
-    if not images:
-        return {}
-    newest = max(images, key=_VersionKey)
-    suffix = newest.name[len('linux-image-'):]
-    patterns = [re.compile('^(%s)-%s$' % (p, re.escape(suffix)))
-                for p in target.versioned_kernel_patterns or ['linux-.*']]
-    return {k: 'newest installed kernel %s' % suffix
-            for k, p in target.packages.items()
-            if any(rx.search(p.name) for rx in patterns)}
+_KERNEL_PREFIXES = ('linux-image-', 'kfreebsd-image-', 'gnumach-image-')
 
 
-class _VersionKey:
-    def __init__(self, package):
-        self.version = package.version
+def kernel_uname(name):
+    """apt's getUname: the kernel release a kernel image package is for.
 
-    def __lt__(self, other):
-        return relations.compare_versions(self.version, other.version) < 0
+    ``linux-image-6.12.48+deb13-amd64`` gives ``6.12.48+deb13-amd64``;
+    meta-packages (``linux-image-amd64``) and -dbg/-dbgsym give ''.
+    """
+    for prefix in _KERNEL_PREFIXES:
+        if (not name.startswith(prefix)
+                or name.endswith(('-dbgsym', '-dbg'))):
+            continue
+        uname = name[len(prefix):]
+        if re.match(r'^[0-9]+\.', uname):
+            return uname
+    return ''
 
 
-def _policy_roots(target, policy):
-    """key -> reason for the roots the policy itself defines."""
+def _apt_bool(text, default):
+    """apt's StringToBool."""
+    word = text.strip().lower()
+    if word in ('no', 'false', 'without', 'off', 'disable'):
+        return False
+    if word in ('yes', 'true', 'with', 'on', 'enable'):
+        return True
+    if re.match(r'^-?\d+$', word, re.ASCII):
+        return int(word) != 0
+    return default
+
+
+def _apt_int(text, default):
+    match = re.match(r'^\s*[-+]?\d+', text or '', re.ASCII)
+    return int(match.group()) if match else default
+
+
+def protected_kernels(target):
+    """The regex of kernel packages apt's autoremove protects, or None.
+
+    apt's GetProtectedKernelsRegex (apt-pkg/algorithms.cc): installed
+    kernel images (named as ``kernel_uname`` reads them) grouped by
+    version; the newest ``APT::NeverAutoRemove::KernelCount`` versions
+    (default 2, never fewer; apt before 2.7.12 always keeps 2) are kept,
+    as ``^PATTERN-UNAME$`` for each ``APT::VersionedKernelPackages``
+    pattern. The booted kernel is not counted: in a build chroot it is the
+    host's, not the image's (apt does the same when SOURCE_DATE_EPOCH is
+    set). ``APT::Protect-Kernels "false"`` protects none.
+    """
+    if not _apt_bool(target.apt_setting('APT::Protect-Kernels'), True):
+        return None
+    versions = []   # [version, [uname]] newest first, equal versions merged
+    for package in target.packages.values():
+        uname = kernel_uname(package.name)
+        if not uname:
+            continue
+        for entry in versions:
+            if relations.compare_versions(entry[0], package.version) == 0:
+                entry[1].append(uname)
+                break
+        else:
+            versions.append([package.version, [uname]])
+    if not versions:
+        return None
+    versions.sort(key=functools.cmp_to_key(
+        lambda a, b: relations.compare_versions(b[0], a[0])))
+    count = max(2, _apt_int(target.apt_setting(
+        'APT::NeverAutoRemove::KernelCount'), 2))
+    alternatives = []
+    for pattern in target.versioned_kernel_patterns:
+        for _version, unames in versions[:count]:
+            for uname in unames:
+                alternatives.append('^%s-%s$' % (
+                    pattern, uname.replace('.', r'\.').replace('+', r'\+')))
+    if not alternatives:
+        return None
+    try:
+        return re.compile('|'.join(alternatives), re.I)
+    except re.error:
+        return None
+
+
+def _never_autoremove(target, warnings):
+    """(pattern, compiled) for APT::NeverAutoRemove, as apt: ERE, any case."""
+    compiled = []
+    for pattern in target.never_autoremove:
+        try:
+            compiled.append((pattern, re.compile(pattern, re.I)))
+        except re.error:
+            warnings.append('invalid regular expression %r in '
+                            'APT::NeverAutoRemove is ignored, as apt does'
+                            % pattern)
+    return compiled
+
+
+def _policy_roots(target, policy, warnings):
+    """key -> reason for the roots the policy itself defines.
+
+    recommends: apt's MarkRequired roots, in apt's order: manually
+    installed, Essential (apt forces it for ``apt`` itself), Important
+    (dpkg's Protected), Priority required, APT::NeverAutoRemove or a
+    protected kernel, held (dpkg selection hold, unless APT::Ignore-Hold).
+    appliance: Essential, Protected, Priority required, held, the
+    boot-critical set.
+    """
     roots = {}
+    holds = not _apt_bool(target.apt_setting('APT::Ignore-Hold'), False)
+    never = (_never_autoremove(target, warnings)
+             if policy.name == RECOMMENDS else [])
+    kernels = (protected_kernels(target) if policy.name == RECOMMENDS
+               else None)
     for key in sorted(target.packages):
         package = target.packages[key]
-        if package.essential:
-            roots[key] = 'Essential: yes'
+        reason = None
+        if policy.name == RECOMMENDS and not package.auto:
+            reason = 'manually installed'
+        elif package.essential:
+            reason = 'Essential: yes'
+        elif package.name == 'apt' and policy.name == RECOMMENDS:
+            reason = 'Essential (apt always counts apt as essential)'
         elif package.protected:
-            roots[key] = 'Protected: yes'
-        elif policy.name == APPLIANCE and package.priority == 'required':
-            roots[key] = 'Priority: required'
-        elif policy.name == RECOMMENDS and not package.auto:
-            roots[key] = 'manually installed'
-    if policy.name == RECOMMENDS:
-        never = [(p, re.compile(p)) for p in target.never_autoremove]
-        for key in sorted(target.packages):
+            reason = 'Protected: yes'
+        elif package.priority == 'required':
+            reason = 'Priority: required'
+        elif kernels is not None and kernels.search(package.name):
+            reason = 'APT::VersionedKernelPackages, newest kernels kept'
+        else:
             for text, regex in never:
-                if key not in roots and regex.search(
-                        target.packages[key].name):
-                    roots[key] = 'APT::NeverAutoRemove %s' % text
-        for key, reason in _newest_kernel_packages(target).items():
-            roots.setdefault(key, reason)
-    elif policy.boot_critical:
+                if regex.search(package.name):
+                    reason = 'APT::NeverAutoRemove %s' % text
+                    break
+        if reason is None and holds and package.selection == 'hold':
+            reason = 'held (dpkg selection hold)'
+        if reason:
+            roots[key] = reason
+    if policy.name == APPLIANCE and policy.boot_critical:
         for pattern in BOOT_CRITICAL:
             for key in _matching(sorted(target.packages), target.packages,
                                  pattern):
                 roots.setdefault(key, 'boot-critical (%s)' % pattern)
     return roots
+
+
+def _unremovable(package):
+    """Why a --remove of ``package`` is refused (apt would refuse), or None."""
+    if package.essential:
+        return 'Essential: yes'
+    if package.protected:
+        return 'Protected: yes'
+    if package.priority == 'required':
+        return 'Priority: required'
+    if package.selection == 'hold':
+        return 'held (dpkg selection hold)'
+    return None
+
+
+class _VersionOrder:
+    """Sort key: Debian version order."""
+
+    def __init__(self, version):
+        self.version = version
+
+    def __lt__(self, other):
+        return relations.compare_versions(self.version, other.version) < 0
 
 
 class _Marker:
@@ -138,6 +265,11 @@ class _Marker:
         self.first_alternative = first_alternative
         self.kept_by = {}
         self.marked = set()
+        self.explored = set()
+        self.kernels = protected_kernels(target)
+        patterns = target.versioned_kernel_patterns
+        self.versioned_kernel = re.compile(
+            '|'.join('^%s-.*$' % p for p in patterns) or '$^', re.I)
 
     def run(self, roots):
         """Mark ``roots`` and everything they need; returns the marked set."""
@@ -169,12 +301,54 @@ class _Marker:
                        self.chain_text(key, field, group)))
             if not found:
                 continue  # already broken in the target; the check reports it
-            if self.first_alternative and len(found) > 1:
+            if not self.first_alternative:
+                for relation in group:
+                    for dep in self._apt_follows(relation, package):
+                        self._mark(dep, key, field, group, queue)
+                continue
+            if len(found) > 1:
                 if not any(k in self.marked for k in found):
                     deferred.append((key, field, group, found))
                 continue
             for dep in found:
                 self._mark(dep, key, field, group, queue)
+
+    def _apt_follows(self, relation, package):
+        """What apt's MarkPackage follows for one alternative.
+
+        apt-pkg/depcache.cc: every installed package satisfying it, but of
+        providers built from one source package only those of its newest
+        source version, and of several versioned kernel packages only the
+        protected ones; a dependency target apt has explored fully (met
+        once with no installed package failing its version) is skipped.
+        """
+        arch = package.architecture
+        if arch == 'all':
+            arch = self.target.architecture
+        explored_key = (relation.name, relation.archqual or arch)
+        if explored_key in self.explored:
+            return []
+        satisfying, unsatisfied = self.universe.candidates(relation, arch)
+        satisfying = [k for k in satisfying if k not in self.removed]
+        by_source = collections.defaultdict(list)
+        for dep in satisfying:
+            by_source[self.target.packages[dep].source].append(dep)
+        follow = []
+        for keys in by_source.values():
+            newest = max((self.target.packages[k].source_version
+                          for k in keys), key=_VersionOrder)
+            keys = [k for k in keys if relations.compare_versions(
+                self.target.packages[k].source_version, newest) == 0]
+            if len(keys) > 1 and self.kernels is not None and all(
+                    self.versioned_kernel.search(
+                        self.target.packages[k].name) for k in keys):
+                protected = [k for k in keys if self.kernels.search(
+                    self.target.packages[k].name)]
+                keys = protected or keys
+            follow.extend(keys)
+        if not unsatisfied:
+            self.explored.add(explored_key)
+        return follow
 
     def _mark(self, dep, parent, field, group, queue):
         if dep not in self.marked:
@@ -256,7 +430,7 @@ def decide(target, policy):
     """Decide keep/remove for ``target`` under ``policy``; returns a Plan."""
     keys = sorted(target.packages)
     warnings = []
-    roots = _policy_roots(target, policy)
+    roots = _policy_roots(target, policy, warnings)
 
     requested = _match_option(keys, target.packages, '--remove',
                               policy.remove, warnings)
@@ -268,8 +442,8 @@ def decide(target, policy):
             raise errors.PolicyError('%s is both kept (%s) and removed (%s)'
                                      % (key, kept_by_user[key],
                                         requested[key]))
-        reason = roots.get(key, '')
-        if reason.startswith(('Essential', 'Protected', 'Priority')):
+        reason = _unremovable(target.packages[key])
+        if reason:
             raise errors.PolicyError('cannot remove %s: %s'
                                      % (key, reason))
         roots.pop(key, None)  # an explicit removal beats softer roots

@@ -1,28 +1,21 @@
 """Debian relationship fields: parsing and version satisfaction.
 
-Parsing is python-debian's ``PkgRelation``; version comparison is
-python-debian's ``version_compare``. This module only adds strictness
-(a malformed relation is an error, not a raw string) and the ``satisfies``
-test for one installed version against one relation.
+Parsing follows dpkg (``dpkg_status.parse_relations``); version comparison
+is dpkg's own (lib/dpkg/version.c ``dpkg_version_compare``, ``verrevcmp``),
+checked against python-debian's in the unit tests. This module only adds
+strictness (a malformed relation is an error, not a raw string) and the
+``satisfies`` test for one installed version against one relation.
 """
 
 import collections
 import functools
-import logging
-import re
 
-from debian import deb822
-from debian import debian_support
-
+from akanda_slim import dpkg_status
 from akanda_slim import errors
 
-# python-debian warns and returns malformed relations raw; we raise instead.
-logging.getLogger('debian.deb822').setLevel(logging.ERROR)
-
-PACKAGE_NAME = re.compile(r'^[a-z0-9][a-z0-9.+-]*$')
-OPERATORS = {'<<', '<=', '=', '>=', '>>', '<', '>'}
-
 # One alternative of a dependency: name, arch qualifier, operator, version.
+_DIGITS = frozenset('0123456789')
+
 Relation = collections.namedtuple('Relation', 'name archqual op version')
 
 
@@ -30,43 +23,92 @@ def parse_field(text, field, package):
     """Parse a relationship field into a list of OR-groups of Relations.
 
     ``field`` and ``package`` only name the place in error messages.
-    Raises StatusError on anything dpkg itself would not accept.
+    Raises StatusError on anything dpkg itself would not accept (the rules
+    of dpkg's f_dependency, in dpkg_status).
     """
-    groups = []
-    for group in deb822.PkgRelation.parse_relations(text):
-        alternatives = []
-        for rel in group:
-            version = rel['version']
-            if (not PACKAGE_NAME.match(rel['name'])
-                    or (version and version[0] not in OPERATORS)
-                    or (version and not version[1])):
-                raise errors.StatusError(
-                    'package %s: malformed %s field: %r'
-                    % (package, field, text.strip()))
-            op, ver = version if version else (None, None)
-            alternatives.append(
-                Relation(rel['name'], rel['archqual'], op, ver))
-        groups.append(tuple(alternatives))
-    return groups
+    try:
+        groups = dpkg_status.parse_relations(text.strip(), field)
+    except dpkg_status.Refused as exc:
+        raise errors.StatusError('package %s: %s' % (package, exc.args[0]))
+    return [tuple(Relation(*rel) for rel in group) for group in groups]
 
 
 def parse_provides(text, package):
-    """Parse a Provides field into Relations (only '=' versions allowed)."""
-    provided = []
-    for group in parse_field(text, 'Provides', package):
-        for rel in group:
-            if len(group) > 1 or rel.op not in (None, '='):
-                raise errors.StatusError(
-                    'package %s: malformed Provides field: %r'
-                    % (package, text.strip()))
-            provided.append(rel)
-    return provided
+    """Parse a Provides field into Relations.
+
+    dpkg allows no alternatives there; a relation other than '=' only draws
+    its warning, and is read as '='.
+    """
+    return [Relation(rel.name, rel.archqual, '=' if rel.op else None,
+                     rel.version)
+            for group in parse_field(text, 'Provides', package)
+            for rel in group]
+
+
+def _order(char):
+    """dpkg's order(): digits 0, letters first, '~' before all, then rest."""
+    if char in _DIGITS:
+        return 0
+    if char.isascii() and char.isalpha():
+        return ord(char)
+    if char == '~':
+        return -1
+    return ord(char) + 256
+
+
+def _verrevcmp(left, right):
+    """dpkg's verrevcmp over two upstream versions or two revisions."""
+    i = j = 0
+    left_end, right_end = len(left), len(right)
+    while i < left_end or j < right_end:
+        while ((i < left_end and left[i] not in _DIGITS)
+               or (j < right_end and right[j] not in _DIGITS)):
+            ac = _order(left[i]) if i < left_end else 0
+            bc = _order(right[j]) if j < right_end else 0
+            if ac != bc:
+                return ac - bc
+            i += 1
+            j += 1
+        while i < left_end and left[i] == '0':
+            i += 1
+        while j < right_end and right[j] == '0':
+            j += 1
+        first_diff = 0
+        while (i < left_end and left[i] in _DIGITS
+               and j < right_end and right[j] in _DIGITS):
+            if not first_diff:
+                first_diff = ord(left[i]) - ord(right[j])
+            i += 1
+            j += 1
+        if i < left_end and left[i] in _DIGITS:
+            return 1
+        if j < right_end and right[j] in _DIGITS:
+            return -1
+        if first_diff:
+            return first_diff
+    return 0
+
+
+def _split_version(text):
+    """(epoch, upstream, revision) as dpkg's parseversion splits them."""
+    epoch, colon, rest = text.partition(':')
+    if not colon:
+        epoch, rest = '0', text
+    upstream, hyphen, revision = rest.rpartition('-')
+    if not hyphen:
+        upstream, revision = rest, ''
+    return int(epoch or 0), upstream, revision
 
 
 @functools.lru_cache(maxsize=65536)
 def compare_versions(left, right):
-    """Debian version comparison: <0, 0 or >0."""
-    return debian_support.version_compare(left, right)
+    """Debian version comparison, as dpkg does it: <0, 0 or >0."""
+    left_epoch, left_up, left_rev = _split_version(left.strip())
+    right_epoch, right_up, right_rev = _split_version(right.strip())
+    if left_epoch != right_epoch:
+        return left_epoch - right_epoch
+    return (_verrevcmp(left_up, right_up)
+            or _verrevcmp(left_rev, right_rev))
 
 
 def version_satisfies(version, op, wanted):

@@ -5,16 +5,18 @@ A target is a directory holding a Debian system: an image tree, a chroot or
 target's apt configuration. Pure reading: nothing here changes the target.
 """
 
+import contextlib
 import dataclasses
 import logging
 import os
-
-from debian import deb822
+import re
 
 from akanda_slim import aptconf
+from akanda_slim import dpkg_status
 from akanda_slim import errors
 from akanda_slim import gcpause
 from akanda_slim import relations
+from akanda_slim import rootfs
 
 LOG = logging.getLogger(__name__)
 
@@ -24,9 +26,10 @@ EXTENDED_STATES_FILE = 'var/lib/apt/extended_states'
 INSTALLED = 'installed'
 CONFIG_FILES = 'config-files'
 NOT_INSTALLED = 'not-installed'
-UNSAFE_STATES = {'half-installed', 'unpacked', 'half-configured',
-                 'triggers-awaited', 'triggers-pending'}
 HARD_FIELDS = ('Pre-Depends', 'Depends')
+MAX_STATUS = 256 * 1024 * 1024
+MAX_EXTENDED_STATES = 64 * 1024 * 1024
+MAX_INSTALLED_SIZE_KIB = 2 ** 40  # 1 PiB: more is no real package
 
 
 @dataclasses.dataclass
@@ -44,6 +47,11 @@ class Package:
     essential: bool = False
     protected: bool = False
     auto: bool = False
+    reinstall_required: bool = False
+    size_warning: str = None
+    selection: str = 'install'   # dpkg's want: install, hold, deinstall...
+    source: str = ''             # source package name
+    source_version: str = ''
     # field name -> list of OR-groups of relations.Relation
     relations: dict = dataclasses.field(default_factory=dict)
     provides: list = dataclasses.field(default_factory=list)
@@ -70,7 +78,22 @@ class Target:
 
     @property
     def never_autoremove(self):
-        return aptconf.get_list(self.apt_config, 'APT::NeverAutoRemove')
+        """apt's FindVector: every direct child's value, named ones too.
+
+        So a set ``APT::NeverAutoRemove::KernelCount "3"`` is also the
+        pattern ``3``, as in apt.
+        """
+        patterns = aptconf.get_list(self.apt_config, 'APT::NeverAutoRemove')
+        prefix = 'apt::neverautoremove::'
+        for key in sorted(self.apt_config):
+            if key.startswith(prefix) and '::' not in key[len(prefix):]:
+                patterns.extend(self.apt_config[key][-1:])
+        return patterns
+
+    def apt_setting(self, key, default=''):
+        """A scalar apt setting of the target (last value), or default."""
+        values = aptconf.get_list(self.apt_config, key)
+        return values[-1] if values else default
 
     @property
     def versioned_kernel_patterns(self):
@@ -78,121 +101,229 @@ class Target:
                                 'APT::VersionedKernelPackages')
 
 
-def _required(stanza, field, where):
-    value = stanza.get(field)
-    if not value or not value.strip():
-        raise errors.StatusError('%s: stanza without %s' % (where, field))
-    return value.strip()
+def _yes(fields, key):
+    return fields.get(key, '').lower().startswith('yes')
 
 
-def _yes(stanza, field):
-    return stanza.get(field, '').strip().lower() == 'yes'
+def _size_kib(text, where):
+    """Installed-Size in KiB; dpkg keeps any text, so do we (as 0, warned)."""
+    if text.isascii() and text.isdigit() and \
+            int(text) <= MAX_INSTALLED_SIZE_KIB:
+        return int(text), None
+    return 0, '%s: Installed-Size %r is not a size in KiB: counted as 0' % (
+        where, text[:40])
 
 
-def parse_stanza(stanza, where):
-    """Build a Package from one dpkg status stanza (a dict of fields)."""
-    name = _required(stanza, 'Package', where)
-    where = '%s: package %s' % (where, name)
-    status_words = _required(stanza, 'Status', where).split()
-    if len(status_words) != 3:
-        raise errors.StatusError('%s: malformed Status %r'
-                                 % (where, stanza['Status']))
-    size = stanza.get('Installed-Size', '0').strip() or '0'
-    if not size.isdigit():
-        raise errors.StatusError('%s: malformed Installed-Size %r'
-                                 % (where, size))
-    state = status_words[2]
+def package_from_fields(fields, where):
+    """Build a Package from one stanza of ``dpkg_status.parse``."""
+    name = fields['package'].lower()
+    want, eflag, state = fields.get('_status', ('unknown', 'ok',
+                                                'not-installed'))
+    version = fields.get('version', '').strip()
+    source, _sep, source_version = (fields.get('source') or name).partition(
+        ' ')
+    source_version = source_version.strip().strip('()').strip() or version
+    size, warning = _size_kib(fields.get('installed-size', '0') or '0',
+                              '%s: package %s' % (where, name))
     package = Package(
         name=name,
-        version=(stanza.get('Version') or '').strip(),
-        architecture=stanza.get('Architecture', 'all').strip(),
+        version=version,
+        architecture=fields.get('architecture', '') or 'all',
         status=state,
-        installed_size_kib=int(size),
-        priority=stanza.get('Priority', 'optional').strip().lower(),
-        section=stanza.get('Section', '').strip(),
-        multi_arch=stanza.get('Multi-Arch', 'no').strip().lower(),
-        essential=_yes(stanza, 'Essential'),
-        protected=_yes(stanza, 'Protected') or _yes(stanza, 'Important'))
-    if state == INSTALLED and not package.version:
-        raise errors.StatusError('%s: installed without Version' % where)
-    for field in HARD_FIELDS + ('Recommends', 'Suggests'):
-        text = stanza.get(field)
-        if text and text.strip():
-            package.relations[field] = relations.parse_field(
-                text, field, name)
-    if stanza.get('Provides', '').strip():
-        package.provides = relations.parse_provides(stanza['Provides'], name)
+        selection=want,
+        reinstall_required=eflag == 'reinstreq',
+        source=source.strip() or name,
+        source_version=source_version,
+        installed_size_kib=size,
+        priority=fields.get('priority', 'optional').lower() or 'optional',
+        section=fields.get('section', ''),
+        multi_arch=fields.get('_multi_arch', 'no'),
+        essential=_yes(fields, 'essential'),
+        protected=_yes(fields, 'protected') or _yes(fields, 'important'))
+    package.size_warning = warning
+    for key, field in (('pre-depends', 'Pre-Depends'), ('depends', 'Depends'),
+                       ('recommends', 'Recommends'),
+                       ('suggests', 'Suggests')):
+        groups = fields['_relations'].get(key)
+        if groups:
+            package.relations[field] = [
+                tuple(relations.Relation(*rel) for rel in group)
+                for group in groups]
+    for group in fields['_relations'].get('provides', ()):
+        for name_, archqual, op, provided in group:
+            package.provides.append(relations.Relation(
+                name_, archqual, '=' if op else None, provided))
     return package
 
 
-def read_auto_marks(path):
-    """(name, architecture) pairs apt marked automatic in extended_states."""
+_LEADING_INT = re.compile(r'^\s*[-+]?\d+', re.ASCII)
+
+
+_STANZA_BREAK = re.compile(r'\n[ \t]*\n')
+
+
+def _apt_int(text):
+    """An integer as apt's FindI reads it (strtol: leading digits, else 0)."""
+    match = _LEADING_INT.match(text or '')
+    return int(match.group()) if match else 0
+
+
+def parse_auto_marks(text):
+    """(name, architecture) pairs apt marked automatic in extended_states.
+
+    As apt reads it: a stanza counts when Auto-Installed is a positive
+    integer; a stanza without Architecture has architecture '' and applies
+    to the package on every architecture.
+    """
     auto = set()
-    if not os.path.exists(path):
-        return auto
-    with open(path, encoding='utf-8', errors='replace') as states:
-        for stanza in deb822.Deb822.iter_paragraphs(states,
-                                                    use_apt_pkg=False):
-            if stanza.get('Auto-Installed', '0').strip() == '1':
-                auto.add((stanza.get('Package', '').strip(),
-                          stanza.get('Architecture', '').strip()))
+    for stanza in _STANZA_BREAK.split(text):
+        fields = {}
+        for line in stanza.split('\n'):
+            if line[:1] not in ('', ' ', '\t'):
+                name, _colon, value = line.partition(':')
+                fields[name.strip().lower()] = value.strip()
+        if _apt_int(fields.get('auto-installed', '0')) > 0:
+            auto.add((fields.get('package', '').lower(),
+                      fields.get('architecture', '')))
     return auto
 
 
-def parse_status(stream, where, auto_marks=frozenset()):
-    """Parse a dpkg status stream: (architecture, installed, config_files).
+def read_auto_marks(path):
+    """parse_auto_marks of ``path``; an absent file marks nothing."""
+    if not os.path.lexists(path):
+        return set()
+    return parse_auto_marks(rootfs.read_text(
+        path, MAX_EXTENDED_STATES, 'apt extended_states file'))
 
-    The native architecture is the one of the target's own dpkg package.
-    Refuses packages in an unfinished state and duplicate stanzas.
-    Foreign-architecture packages are keyed ``name:arch``.
+
+def unfinished_business(package, key):
+    """None, or what a package left by an unfinished dpkg run needs."""
+    if package.reinstall_required:
+        return ('package %s needs to be reinstalled (reinstreq); finish it: '
+                'apt-get install --reinstall %s' % (key, key))
+    if package.status == 'half-installed':
+        return ('package %s is half-installed; finish it: apt-get install '
+                '--reinstall %s' % (key, key))
+    if package.status in ('unpacked', 'half-configured'):
+        return ('package %s is %s; finish it: dpkg --configure -a'
+                % (key, package.status))
+    if package.status in ('triggers-awaited', 'triggers-pending'):
+        return ('package %s is %s; finish it: dpkg --triggers-only -a'
+                % (key, package.status))
+    return None
+
+
+def parse_status(text, where, auto_marks=frozenset(), root=None):
+    """Parse dpkg status text: (architecture, installed, config_files).
+
+    The reader is dpkg's (``dpkg_status``): what dpkg refuses is a
+    StatusError naming file and line. The native architecture is the one
+    of the target's own dpkg package. A package an unfinished dpkg run
+    left behind is an UnsafeStateError naming the command that finishes
+    it. Foreign-architecture packages are keyed ``name:arch``.
     """
-    packages = [
-        parse_stanza(dict(stanza), '%s: stanza %d' % (where, index))
-        for index, stanza in enumerate(
-            deb822.Deb822.iter_paragraphs(stream, use_apt_pkg=False), 1)]
+    stanzas = dpkg_status.parse(text, where)
+    packages = [package_from_fields(fields, '%s:%d' % (where, line))
+                for line, fields in stanzas]
     architecture = next((p.architecture for p in packages
                          if p.name == 'dpkg'), 'amd64')
-    installed, config_files, seen = {}, {}, set()
+    installed, config_files, unfinished = {}, {}, []
     for package in packages:
         key = package.name
         arch = package.architecture
         if arch not in (architecture, 'all'):
             key = '%s:%s' % (package.name, arch)
-        if key in seen:
-            raise errors.StatusError('%s: duplicate stanza for %s'
-                                     % (where, key))
-        seen.add(key)
-        if package.status in UNSAFE_STATES:
-            raise errors.UnsafeStateError(
-                'package %s is %s: finish or fix the interrupted dpkg run '
-                '(dpkg --configure -a) first' % (key, package.status))
+        problem = unfinished_business(package, key)
+        if problem:
+            unfinished.append(problem)
+            continue
+        if package.size_warning:
+            LOG.warning('%s', package.size_warning)
         # apt records arch:all packages under the native architecture.
-        package.auto = (package.name, architecture if arch == 'all'
-                        else arch) in auto_marks
+        package.auto = ((package.name, '') in auto_marks
+                        or (package.name, architecture if arch == 'all'
+                            else arch) in auto_marks)
         if package.status == INSTALLED:
             installed[key] = package
         elif package.status == CONFIG_FILES:
             config_files[key] = package
+        else:
+            installed.pop(key, None)
+            config_files.pop(key, None)
+    if unfinished:
+        raise errors.UnsafeStateError(
+            '%sdpkg did not finish its last run: %s%s' % (
+                '%s: ' % root if root else '', '; '.join(unfinished[:3]),
+                ' (and %d more)' % (len(unfinished) - 3)
+                if len(unfinished) > 3 else ''))
     return architecture, installed, config_files
+
+
+UPDATES_DIR = 'var/lib/dpkg/updates'
+
+
+def pending_updates(root):
+    """Names of dpkg's journal files in ``updates/`` (an unfinished run)."""
+    updates = rootfs.resolve(root, UPDATES_DIR)
+    try:
+        names = os.listdir(updates)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    except OSError as exc:
+        raise errors.TargetError('cannot list %s: %s' % (updates, exc))
+    # dpkg's journal entries are named by decimal numbers; tmp.i is its
+    # scratch file.
+    return sorted(n for n in names if n.isdigit() or n == 'tmp.i')
+
+
+_REUSE = {}
+
+
+@contextlib.contextmanager
+def reused(target):
+    """Inside: the next read_target of ``target.root`` returns ``target``.
+
+    Lets the slim step hand what it has read to purge.apply, so the dpkg
+    database is read once before the purge; any later read is fresh.
+    """
+    key = os.path.realpath(target.root)
+    _REUSE[key] = target
+    try:
+        yield
+    finally:
+        _REUSE.pop(key, None)
 
 
 @gcpause.while_paused
 def read_target(root):
-    """Read the dpkg/apt state of ``root``; raises TargetError/StatusError."""
+    """Read the dpkg/apt state of ``root``; raises TargetError/StatusError.
+
+    Every path is resolved inside ``root`` as a chroot would see it. An
+    unfinished dpkg run (a journal in ``updates/``, or a package left
+    half-installed, half-configured, unpacked, awaiting or pending
+    triggers, or needing reinstallation) is an UnsafeStateError.
+    """
+    if _REUSE:
+        reuse = _REUSE.pop(os.path.realpath(root), None)
+        if reuse is not None:
+            return reuse
     if not os.path.isdir(root):
         raise errors.TargetError('target root %s is not a directory' % root)
-    status_path = os.path.join(root, STATUS_FILE)
-    if not os.path.isfile(status_path):
+    status_path = rootfs.resolve(root, STATUS_FILE)
+    if not os.path.lexists(status_path):
         raise errors.TargetError('%s has no dpkg database (%s missing)'
                                  % (root, STATUS_FILE))
-    try:
-        auto_marks = read_auto_marks(
-            os.path.join(root, EXTENDED_STATES_FILE))
-        with open(status_path, encoding='utf-8') as stream:
-            architecture, installed, config_files = parse_status(
-                stream, status_path, auto_marks)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise errors.StatusError('cannot read %s: %s' % (status_path, exc))
+    journal = pending_updates(root)
+    if journal:
+        raise errors.UnsafeStateError(
+            '%s: dpkg did not finish its last run (%d journal entries in '
+            '%s); finish it first: chroot %s dpkg --configure -a'
+            % (root, len(journal), UPDATES_DIR, root))
+    auto_marks = read_auto_marks(rootfs.resolve(root, EXTENDED_STATES_FILE))
+    text = rootfs.read_bytes(status_path, MAX_STATUS, 'dpkg status file') \
+        .decode('utf-8', 'surrogateescape')
+    architecture, installed, config_files = parse_status(
+        text, status_path, auto_marks, root=root)
     LOG.info('%s: %d installed packages, %d with configuration left', root,
              len(installed), len(config_files))
     return Target(root=root, architecture=architecture, packages=installed,

@@ -54,6 +54,32 @@ class Universe:
                 found.append(key)
         return found
 
+    def candidates(self, relation, arch):
+        """(satisfying keys, whether an installed candidate fails it).
+
+        Candidates are the installed package of that name and the
+        providers of it that the architecture rules allow; a candidate
+        fails when its (provided) version does not meet the relation.
+        """
+        satisfying, failing = [], False
+        for key in self._real.get(relation.name, ()):
+            candidate = self.packages[key]
+            if self._arch_ok(candidate, relation.archqual, arch):
+                if relations.version_satisfies(
+                        candidate.version, relation.op, relation.version):
+                    satisfying.append(key)
+                else:
+                    failing = True
+        for key, provided_version in self._virtual.get(relation.name, ()):
+            candidate = self.packages[key]
+            if self._arch_ok(candidate, relation.archqual, arch):
+                if relations.version_satisfies(
+                        provided_version, relation.op, relation.version):
+                    satisfying.append(key)
+                else:
+                    failing = True
+        return satisfying, failing
+
     def group_satisfiers(self, group, depender):
         """Keys satisfying any alternative of an OR-group, in its order."""
         arch = depender.architecture

@@ -52,3 +52,18 @@ class AptConfTest(testtools.TestCase):
         config = aptconf.read_config(root)
         self.assertEqual(['a', 'b', 'z'],
                          aptconf.get_list(config, 'APT::NeverAutoRemove'))
+
+    def test_symlinks_resolve_inside_the_root_and_fifos_are_refused(self):
+        root = self.useFixture(fixtures.TempDir()).path
+        parts = os.path.join(root, 'etc/apt/apt.conf.d')
+        os.makedirs(parts)
+        with open(os.path.join(root, 'inside.conf'), 'w') as conf:
+            conf.write('APT::NeverAutoRemove:: "^inside$";\n')
+        # absolute: the root's /inside.conf, never the host's
+        os.symlink('/inside.conf', os.path.join(parts, '10link'))
+        self.assertEqual(['^inside$'], aptconf.get_list(
+            aptconf.read_config(root), 'APT::NeverAutoRemove'))
+        os.mkfifo(os.path.join(parts, '20fifo'))
+        exc = self.assertRaises(errors.InputError, aptconf.read_config,
+                                root)
+        self.assertIn('not a regular file', str(exc))

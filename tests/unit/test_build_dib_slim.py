@@ -1,13 +1,21 @@
 """The slim element's helpers: options for the core, file pruning."""
 
+import io
 import json
 import os
+import subprocess
+import sys
 
 import fixtures
 
 from akanda_slim import dib_slim
 from akanda_slim import errors
+from akanda_slim import policy as policy_mod
+from akanda_slim import target
 from tests.unit import base
+
+HOOK = os.path.join(os.path.dirname(__file__), '..', '..', 'elements',
+                    'slim', 'post-root.d', '20-slim-packages')
 
 
 def installs(root, phases):
@@ -69,9 +77,85 @@ class OptionsTest(base.RootTestCase):
         self.assertIn(('--policy', 'recommends'), pairs)
         self.assertIn(('--keep', 'linux-image-amd64'), pairs)
         self.assertIn(('--keep', 'b*'), pairs)
-        self.assertIn(('--keep', 'grub-pc'), pairs)
+        # boot-critical patterns are kept when installed: no grub here
+        self.assertNotIn(('--keep', 'grub-pc'), pairs)
         self.assertEqual([('--remove', 'c')],
                          [p for p in pairs if p[0] == '--remove'])
+
+    def test_boot_critical_from_the_one_definition(self):
+        self.assertEqual(['cloud-guest-utils', 'grub-efi-amd64-bin',
+                          'openssh-server'],
+                         dib_slim.boot_keep({
+                             'cloud-guest-utils', 'grub-efi-amd64-bin',
+                             'openssh-server', 'linux-image-amd64', 'less'}))
+
+    def test_cloud_kernel_missing_is_an_error(self):
+        root = self.make_root(base.stanza('dpkg', Architecture='arm64'),
+                              base.stanza('linux-image-arm64',
+                                          Architecture='arm64'),
+                              base.stanza('openssh-server',
+                                          Architecture='arm64'))
+        exc = self.assertRaises(errors.UsageError, dib_slim.options, root,
+                                {})
+        self.assertIn('linux-image-cloud-arm64 is not installed', str(exc))
+        self.assertIn('DIB_SLIM_KERNEL=generic', str(exc))
+
+    def test_plan_action_prints_the_plan_json(self):
+        out = self.useFixture(fixtures.StringStream('stdout'))
+        self.useFixture(fixtures.MonkeyPatch('sys.stdout', out.stream))
+        self.useFixture(fixtures.EnvironmentVariable(
+            'DIB_SLIM_APPLIANCE_ELEMENTS', 'akanda-appliance'))
+        self.assertEqual(0, dib_slim.main(['plan', self.root]))
+        out.stream.seek(0)
+        data = json.loads(out.stream.read())
+        self.assertEqual('appliance', data['policy'])
+        self.assertIn('linux-image-amd64',
+                      [r['package'] for r in data['remove']])
+
+    def test_apply_action_reads_the_database_once_before_purging(self):
+        reads = []
+        real_parse = target.parse_status
+
+        def counting_parse(text, where, *args, **kwargs):
+            reads.append(where)
+            return real_parse(text, where, *args, **kwargs)
+
+        def fake_apply(root, policy):
+            plan = policy_mod.decide(target.read_target(root), policy)
+            return plan, None
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'akanda_slim.target.parse_status', counting_parse))
+        self.useFixture(fixtures.MonkeyPatch('akanda_slim.purge.apply',
+                                             fake_apply))
+        self.useFixture(fixtures.MonkeyPatch('sys.stdout', io.StringIO()))
+        self.assertEqual(0, dib_slim.main(['apply', self.root]))
+        self.assertEqual(1, len(reads))
+        self.assertEqual({}, target._REUSE)
+
+    def test_hook_fails_when_its_helper_fails(self):
+        bin_dir = self.useFixture(fixtures.TempDir()).path
+        with open(os.path.join(bin_dir, 'sudo'), 'w') as sudo:
+            sudo.write('#!/bin/sh\n[ "$1" = -E ] && shift\nexec "$@"\n')
+        os.chmod(os.path.join(bin_dir, 'sudo'), 0o755)
+        build = self.useFixture(fixtures.TempDir()).path
+        os.makedirs(os.path.join(build, 'slim'))
+        env = dict(os.environ, TMP_MOUNT_PATH=self.root,
+                   TMP_BUILD_DIR=build, DIB_PYTHON_EXEC=sys.executable,
+                   DIB_SLIM_DRY_RUN='1',
+                   DIB_SLIM_APPLIANCE_ELEMENTS='akanda-appliance',
+                   PATH=bin_dir + os.pathsep + os.environ['PATH'])
+        for kernel, expected in (('bogus', 2), ('generic', 0)):
+            env['DIB_SLIM_KERNEL'] = kernel
+            result = subprocess.run(['bash', HOOK], env=env,
+                                    stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, text=True)
+            self.assertEqual(expected, result.returncode, result.stdout)
+            if expected:
+                self.assertIn('DIB_SLIM_KERNEL must be cloud or generic',
+                              result.stdout)
+        with open(os.path.join(build, 'slim', 'packages.json')) as plan:
+            self.assertEqual('appliance', json.load(plan)['policy'])
 
     def test_bad_kernel_flavour(self):
         self.assertRaises(errors.UsageError, dib_slim.options, self.root,

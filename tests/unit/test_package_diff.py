@@ -52,10 +52,30 @@ class DiffTest(base.RootTestCase):
         junk = os.path.join(tmp, 'junk.json')
         with open(junk, 'w') as out:
             out.write('{"tool": "x"}')
-        for path, words in ((os.path.join(tmp, 'missing'), 'cannot read'),
-                            (junk, 'neither an image report')):
+        fifo = os.path.join(tmp, 'fifo')
+        os.mkfifo(fifo)
+        cases = [(os.path.join(tmp, 'missing'), 'No such file'),
+                 (junk, 'neither an image report'),
+                 (fifo, 'not a regular file'),
+                 ('/dev/zero', 'not a regular file')]
+        for number, (text, words) in enumerate((
+                ('{"packages": [{"package": "a"', 'neither an image report'),
+                ('[' * 100000, 'neither an image report'),
+                ('{"packages": [{"package": "a", "version": "1"}]}',
+                 'entry 1 lacks'),
+                ('{"packages": [1]}', 'entry 1 lacks'),
+                ('{"packages": [{"package": "a", "version": "1", '
+                 '"installed_size_kib": 1e400}]}', 'an integer from 0'),
+                ('{"packages": [{"package": "a", "version": "1", '
+                 '"installed_size_kib": -1}]}', 'an integer from 0'))):
+            path = os.path.join(tmp, 'bad%d.json' % number)
+            with open(path, 'w') as out:
+                out.write(text)
+            cases.append((path, words))
+        for path, words in cases:
             exc = self.assertRaises(errors.UsageError, package_diff.load, path)
             self.assertIn(words, str(exc))
+            self.assertEqual(2, exc.exit_code)
 
     def test_command_json(self):
         a = self.report([('a', '1', 1)])

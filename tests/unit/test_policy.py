@@ -1,6 +1,9 @@
+import os
+
 from akanda_slim import decision
 from akanda_slim import errors
 from akanda_slim import policy
+from akanda_slim import target
 from tests.unit import base
 
 S = base.stanza
@@ -43,14 +46,94 @@ class RecommendsPolicyTest(base.RootTestCase):
         self.assertIn('NeverAutoRemove',
                       result.roots['linux-image-cloud-amd64'])
 
-    def test_newest_versioned_kernel_is_protected(self):
+    KERNELS = {'01autoremove': 'APT::VersionedKernelPackages '
+                               '{ "linux-.*"; ".*-modules"; };'}
+
+    def three_kernels(self, **extra):
+        return (S('linux-image-6.1.0-1-amd64', version='6.1.1-1'),
+                S('linux-image-6.1.0-3-amd64', version='6.1.3-1'),
+                S('linux-image-6.1.0-2-amd64', version='6.1.2-1'),
+                S('linux-headers-6.1.0-1-amd64', version='6.1.1-1'),
+                S('linux-headers-6.1.0-3-amd64', version='6.1.3-1'),
+                S('linux-image-amd64', version='6.1.3-1'))
+
+    def test_two_newest_of_three_kernels_are_protected(self):
+        kernels = self.three_kernels()
+        result = self.decide(*kernels, auto=[k.split('\n')[0][9:]
+                                             for k in kernels],
+                             apt_conf=self.KERNELS)
+        self.assertEqual(['linux-headers-6.1.0-1-amd64',
+                          'linux-image-6.1.0-1-amd64', 'linux-image-amd64'],
+                         sorted(result.remove_names))
+        self.assertIn('newest kernels kept',
+                      result.roots['linux-image-6.1.0-2-amd64'])
+
+    def test_kernel_count_from_apt_conf(self):
+        kernels = self.three_kernels()
+        conf = {'01autoremove': self.KERNELS['01autoremove']
+                + 'APT::NeverAutoRemove::KernelCount "3";'}
+        result = self.decide(*kernels, auto=[k.split('\n')[0][9:]
+                                             for k in kernels],
+                             apt_conf=conf)
+        # apt also reads the count as a NeverAutoRemove pattern "3".
+        self.assertEqual(['linux-image-amd64'], result.remove_names)
+
+    def test_kernel_uname_as_apt_reads_it(self):
+        self.assertEqual('6.12.48+deb13-amd64', policy.kernel_uname(
+            'linux-image-6.12.48+deb13-amd64'))
+        for name in ('linux-image-amd64', 'linux-image-6.1-dbg',
+                     'linux-image-6-amd64', 'linux-headers-6.1.0-1-amd64'):
+            self.assertEqual('', policy.kernel_uname(name))
+
+    def test_auto_marked_priority_required_is_a_root(self):
+        result = self.decide(S('liblocale-gettext-perl', Priority='required',
+                               Depends='perl-base'),
+                             S('perl-base'), S('other'),
+                             auto=['liblocale-gettext-perl', 'perl-base',
+                                   'other'])
+        self.assertEqual(['other'], result.remove_names)
+        self.assertEqual('Priority: required',
+                         result.roots['liblocale-gettext-perl'])
+
+    def test_held_package_is_a_root_unless_ignore_hold(self):
+        stanzas = (S('held', status='hold ok installed', Depends='lib'),
+                   S('lib'))
+        result = self.decide(*stanzas, auto=['held', 'lib'])
+        self.assertEqual([], result.remove_names)
+        self.assertEqual('held (dpkg selection hold)', result.roots['held'])
+        result = self.decide(*stanzas, auto=['held', 'lib'], apt_conf={
+            '90hold': 'APT::Ignore-Hold "true";'})
+        self.assertEqual(['held', 'lib'], sorted(result.remove_names))
+        self.assertRaises(errors.PolicyError, self.decide, *stanzas,
+                          remove=('held',))
+
+    def test_arch_less_extended_states_applies_to_every_arch(self):
+        root = self.make_root(S('dpkg'), S('lib', Multi_Arch='same'),
+                              S('lib', Architecture='i386',
+                                Multi_Arch='same'))
+        with open(os.path.join(root, target.EXTENDED_STATES_FILE),
+                  'w') as states:
+            states.write('Package: lib\nAuto-Installed: 1\n')
+        result = policy.decide(target.read_target(root), policy.Policy())
+        self.assertEqual(['lib', 'lib:i386'], sorted(result.remove_names))
+
+    def test_apt_itself_is_essential_to_apt(self):
+        result = self.decide(S('apt'), auto=['apt'])
+        self.assertEqual([], result.remove_names)
+
+    def test_never_autoremove_is_case_insensitive(self):
+        result = self.decide(S('keepme'), auto=['keepme'], apt_conf={
+            '01x': 'APT::NeverAutoRemove { "^KEEPME$"; };'})
+        self.assertEqual([], result.remove_names)
+
+    def test_only_newest_source_version_of_providers_is_followed(self):
         result = self.decide(
-            S('linux-image-6.1.0-1-amd64', version='6.1.1-1'),
-            S('linux-image-6.1.0-2-amd64', version='6.1.2-1'),
-            S('linux-headers-6.1.0-2-amd64', version='6.1.2-1'),
-            auto=['linux-image-6.1.0-1-amd64', 'linux-image-6.1.0-2-amd64',
-                  'linux-headers-6.1.0-2-amd64'])
-        self.assertEqual(['linux-image-6.1.0-1-amd64'], result.remove_names)
+            S('app', Depends='virt'),
+            S('old', Provides='virt', Source='src (1.0)'),
+            S('new', Provides='virt', Source='src (2.0)'),
+            S('other', Provides='virt'),
+            auto=['old', 'new', 'other'])
+        self.assertEqual(['old'], result.remove_names)
 
     def test_hard_dependencies_transitive_pre_depends_and_cycles(self):
         result = self.decide(
@@ -87,7 +170,8 @@ class RecommendsPolicyTest(base.RootTestCase):
             S('app', Depends='py:any, tool, natlib:native, only:i386'),
             S('py', Architecture='i386', Multi_Arch='allowed'),
             S('tool', Architecture='i386', Multi_Arch='foreign'),
-            S('natlib', Architecture='i386'), S('natlib'),
+            S('natlib', Architecture='i386', Multi_Arch='same'),
+            S('natlib', Multi_Arch='same'),
             S('only', Architecture='i386'), S('other', Architecture='i386'),
             auto=['py:i386', 'tool:i386', 'natlib', 'natlib:i386',
                   'only:i386', 'other:i386'])

@@ -45,18 +45,38 @@ class ReadTargetTest(base.RootTestCase):
                                 root + '/etc')
         self.assertIn('no dpkg database', str(exc))
 
-    def test_malformed_stanzas(self):
+    def test_malformed_stanzas_refused_as_dpkg_does(self):
         cases = {
-            'Status: install ok installed\nVersion: 1\n': 'without Package',
-            'Package: a\nVersion: 1\n': 'without Status',
+            'Status: install ok installed\nVersion: 1\n':
+                "status:1: missing 'Package' field",
             'Package: a\nStatus: install ok installed\n':
-                'installed without Version',
+                "status:1: missing 'Version' field",
             'Package: a\nStatus: installed\nVersion: 1\n':
-                'malformed Status',
+                "second (error) word in 'Status' field: has invalid "
+                "value 'ed'",
             'Package: a\nStatus: install ok installed\nVersion: 1\n'
-            'Installed-Size: big\n': 'malformed Installed-Size',
+            'Depends: b (>> )\n': "version '': version string is empty",
+            'Package: a\nVersion: 1 2\n':
+                'version string has embedded spaces',
+            'Package: a\nFoo\n': "status:2: newline in field name 'Foo'",
+            'Package: a\nPackage: b\n':
+                "duplicate value for 'Package' field",
+            ' x\nPackage: a\n': 'status:1: empty field name',
+            'Package: a\nStatus: install ok bogus\nVersion: 1\n':
+                "third (status) word in 'Status' field",
+            'Package: a\nVersion: 1': 'missing final newline',
+            'Package: a\nStatus: install ok installed\nVersion: a:any\n':
+                'epoch in version is empty',
             'Package: a\nStatus: install ok installed\nVersion: 1\n'
-            'Depends: b (>> )\n': 'malformed Depends',
+            'Conffiles:\n /etc/a\n': "malformed line '/etc/a'",
+            'Package: a\nStatus: install ok installed\nVersion: 1\n'
+            'Conffiles:\n // 12\n': 'root or empty directory',
+            'Package: a\nStatus: install ok installed\nVersion: 1\n'
+            'Conffiles: x\n': "line starting with non-space 'x'",
+            'Package: a\nStatus: install ok installed\nVersion: 1\n'
+            'Descr': "end of file after field name 'Desc'",
+            'Package: a\nStatus: install ok installed\nVersion: 1\n'
+            'Description: x\n  ': 'missing final newline',
         }
         for text, message in cases.items():
             root = self.make_root(raw=text)
@@ -64,10 +84,41 @@ class ReadTargetTest(base.RootTestCase):
                                     root)
             self.assertIn(message, str(exc))
 
+    def test_accepted_as_dpkg_does(self):
+        # dpkg keeps any Installed-Size text, and a stanza without Status
+        # is a not-installed package.
+        root = self.make_root(raw='Package: a\nVersion: 1\n\n'
+                                  'Package: b\nStatus: install ok installed'
+                                  '\nVersion: 1\nInstalled-Size: 1e400\n')
+        read = target.read_target(root)
+        self.assertEqual(['b'], sorted(read.packages))
+        self.assertEqual(0, read.packages['b'].installed_size_kib)
+        for size in ('\u00b2', '99999999999999999999', '-1', ''):
+            root = self.make_root(raw='Package: b\nStatus: install ok '
+                                      'installed\nVersion: 1\n'
+                                      'Installed-Size: %s\n' % size)
+            self.assertEqual(0, target.read_target(root).packages['b']
+                             .installed_size_kib)
+
+    def test_edges_dpkg_accepts(self):
+        # measured with dpkg-query 1.21: the last byte of a file without a
+        # final newline is never read; ^Z where a field would start ends
+        # the stanza; a value ends at a NUL byte (a C string); a
+        # two-byte field name is long enough
+        head = 'Package: a\nStatus: install ok installed\nVersion: 1\n'
+        for text in (head + 'D', head + 'Description: x\n ',
+                     head + 'Description: x\n y\n\x1aPackage: b\n'
+                     'Status: install ok installed\nVersion: 1\n',
+                     head + 'Depends: b\0(>> )\n', head + '\xc4: x\n',
+                     head + 'Conffiles:\n /etc/a 12 obsolete\n'
+                     ' /etc/b 34 remove-on-upgrade\n'):
+            target.read_target(self.make_root(raw=text))
+
     def test_duplicate_stanza(self):
         root = self.make_root(base.stanza('a'), base.stanza('a'))
         exc = self.assertRaises(errors.StatusError, target.read_target, root)
-        self.assertIn('duplicate stanza for a', str(exc))
+        self.assertIn('multiple non-coinstallable package instances',
+                      str(exc))
 
     def test_never_autoremove_from_target_config(self):
         root = self.make_root(base.stanza('a'), apt_conf={
