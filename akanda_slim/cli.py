@@ -35,7 +35,8 @@ class _VersionAction(argparse.Action):
 
     def __call__(self, parser, namespace, values, option_string=None):
         from akanda_slim import version
-        parser.exit(message='akanda-slim %s\n' % version.version_string())
+        sys.stdout.write('akanda-slim %s\n' % version.version_string())
+        parser.exit()
 
 
 def build_parser(argv=()):

@@ -397,7 +397,7 @@ class VerifyCommandTest(testtools.TestCase):
 
     def test_datasource_choices(self):
         from akanda_slim import cli
-        parser = cli.build_parser()
+        parser = cli.build_parser(['verify'])
         self.assertEqual('configdrive',
                          parser.parse_args(['verify', 'x']).datasource)
         self.assertEqual('metadata', parser.parse_args(
