@@ -39,6 +39,9 @@ GENERIC_KERNEL = r'^linux-image-(\S+-)?%s$'
 LOG_FILES = ('var/log/apt', 'var/log/dpkg.log', 'var/log/alternatives.log',
              'var/log/bootstrap.log', 'var/log/journal')
 APT_STATE = ('var/lib/apt/lists', 'var/cache/apt')
+# Elements that install packages in finalise.d, after the slim step: the
+# apt lists stay for them (finalise.d/99-slim-apt-lists drops them later).
+LATE_INSTALLERS = ('bootloader',)
 
 
 def declared_packages(root):
@@ -221,11 +224,25 @@ def _remove_contents(path, keep=('lock', 'partial')):
     return freed
 
 
+def apt_lists_needed_later(environ):
+    """Whether an element of the image installs packages after us."""
+    elements = environ.get('IMAGE_ELEMENT', '').split()
+    return any(name in elements for name in LATE_INSTALLERS)
+
+
+def prune_apt_state(root):
+    """Delete apt's lists and caches (locks and partial/ stay)."""
+    return sum(_remove_contents(os.path.join(root, p)) for p in APT_STATE)
+
+
 def prune(root, environ):
     """Delete what an image never needs; returns {category: bytes freed}."""
     freed = {'dpkg path excludes': prune_excluded(root)}
-    freed['apt lists and caches'] = sum(
-        _remove_contents(os.path.join(root, p)) for p in APT_STATE)
+    if apt_lists_needed_later(environ):
+        LOG.info('apt lists kept for %s (finalise.d installs packages)',
+                 ' '.join(LATE_INSTALLERS))
+    else:
+        freed['apt lists and caches'] = prune_apt_state(root)
     freed['build logs'] = sum(
         _remove_contents(os.path.join(root, p), keep=())
         for p in LOG_FILES if os.path.lexists(os.path.join(root, p)))
@@ -270,10 +287,16 @@ def _print_prune(root):
     print(json.dumps(prune(root, os.environ), sort_keys=True))
 
 
+def _print_prune_apt_state(root):
+    freed = prune_apt_state(root)
+    LOG.info('pruned apt lists and caches: %.1f MiB', freed / 1048576.0)
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     actions = {'apply': _apply, 'plan': _plan, 'options': _print_options,
-               'prune': _print_prune}
+               'prune': _print_prune,
+               'prune-apt-state': _print_prune_apt_state}
     if len(argv) != 2 or argv[0] not in actions:
         print('usage: python -m akanda_slim.dib_slim %s ROOT'
               % '|'.join(actions), file=sys.stderr)

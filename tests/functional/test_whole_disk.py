@@ -66,10 +66,7 @@ class WholeDiskTest(testtools.TestCase):
             'built' if built else 'stopped at partitioning, no '
             'device-mapper', ', '.join(bootloader) or 'none yet'))
         # finalise.d's install-packages (apt-get install, no update) needs
-        # the apt lists that the slim step prunes in post-root.d.
-        self.expectFailure(
-            'slim prunes the apt lists before DIB\'s bootloader element '
-            'installs grub in finalise.d', self.assertNotIn,
-            'apt lists and caches', [
-                name for name, kib in report['pruned_files_kib'].items()
-                if kib])
+        # the apt lists: the slim step keeps them for the bootloader element
+        # and finalise.d/99-slim-apt-lists drops them after it.
+        self.assertNotIn('apt lists and caches', [
+            name for name, kib in report['pruned_files_kib'].items() if kib])

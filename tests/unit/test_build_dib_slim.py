@@ -215,6 +215,21 @@ class PruneTest(base.RootTestCase):
                           'udev hwdb'}, set(freed))
         self.assertGreater(freed['dpkg path excludes'], 0)
 
+    def test_apt_lists_stay_for_the_bootloader_element(self):
+        root = self.make_root(base.stanza('dpkg'))
+        self.write(root, 'var/lib/apt/lists/mirror_Packages')
+        environ = {'IMAGE_ELEMENT': 'debian vm bootloader slim'}
+        freed = dib_slim.prune(root, environ)
+        self.assertNotIn('apt lists and caches', freed)
+        self.assertTrue(os.path.exists(os.path.join(
+            root, 'var/lib/apt/lists/mirror_Packages')))
+        # finalise.d/99-slim-apt-lists, after the bootloader is in:
+        stdout = self.useFixture(fixtures.StringStream('stdout')).stream
+        self.useFixture(fixtures.MonkeyPatch('sys.stdout', stdout))
+        self.assertEqual(0, dib_slim.main(['prune-apt-state', root]))
+        self.assertFalse(os.path.exists(os.path.join(
+            root, 'var/lib/apt/lists/mirror_Packages')))
+
     def test_pycache_kept_by_default(self):
         root = self.make_root(base.stanza('dpkg'))
         self.write(root, 'usr/lib/python3/dist-packages/m/__pycache__/m.pyc')
