@@ -756,16 +756,19 @@ class HostPackagesTest(testtools.TestCase):
 
     def test_root_installs_the_test_profile_and_says_what(self):
         from akanda_slim.commands import verify
-        asked = []
+        commands = []
         self.useFixture(fixtures.MonkeyPatch('os.geteuid', lambda: 0))
         self.useFixture(fixtures.MonkeyPatch(
-            'akanda_slim.hostdeps.install_missing',
-            lambda profile: asked.append(profile) or ['qemu-system-x86']))
+            'akanda_slim.hostdeps.missing_packages',
+            lambda profile, bindep_file=None: ['qemu-system-x86']
+            if profile == 'test' else self.fail(profile)))
         self.useFixture(fixtures.MonkeyPatch(
-            'akanda_slim.hostdeps.BINDEP_FILE', __file__))
+            'akanda_slim.process.run',
+            lambda command, **kwargs: commands.append(command)))
         logged = self.useFixture(fixtures.FakeLogger())
         verify._install_host_packages()
-        self.assertEqual(['test'], asked)
+        self.assertEqual(['apt-get', 'install', '-y', '-qq',
+                          'qemu-system-x86'], commands[-1])
         self.assertIn('installed host packages: qemu-system-x86',
                       logged.output)
 
