@@ -184,6 +184,11 @@ def _never_autoremove(target, warnings):
     return compiled
 
 
+# pkgCacheGen::ForceEssential: apt marks itself Essential whatever its
+# Priority (bookworm's apt is "important", trixie's "required").
+APT_FORCED_ESSENTIAL = 'apt'
+
+
 def _policy_roots(target, policy, warnings):
     """key -> reason for the roots the policy itself defines.
 
@@ -191,8 +196,8 @@ def _policy_roots(target, policy, warnings):
     installed, Essential (apt forces it for ``apt`` itself), Important
     (dpkg's Protected), Priority required, APT::NeverAutoRemove or a
     protected kernel, held (dpkg selection hold, unless APT::Ignore-Hold).
-    appliance: Essential, Protected, Priority required, held, the
-    boot-critical set.
+    appliance: Essential (``apt`` too: apt refuses to remove itself),
+    Protected, Priority required, held, the boot-critical set.
     """
     roots = {}
     holds = not _apt_bool(target.apt_setting('APT::Ignore-Hold'), False)
@@ -207,7 +212,7 @@ def _policy_roots(target, policy, warnings):
             reason = 'manually installed'
         elif package.essential:
             reason = 'Essential: yes'
-        elif package.name == 'apt' and policy.name == RECOMMENDS:
+        elif package.name == APT_FORCED_ESSENTIAL:
             reason = 'Essential (apt always counts apt as essential)'
         elif package.protected:
             reason = 'Protected: yes'
@@ -236,6 +241,8 @@ def _unremovable(package):
     """Why a --remove of ``package`` is refused (apt would refuse), or None."""
     if package.essential:
         return 'Essential: yes'
+    if package.name == APT_FORCED_ESSENTIAL:
+        return 'Essential (apt always counts apt as essential)'
     if package.protected:
         return 'Protected: yes'
     if package.priority == 'required':

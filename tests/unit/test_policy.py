@@ -206,6 +206,13 @@ class AppliancePolicyTest(base.RootTestCase):
         self.assertEqual('Priority: required', result.roots['req'])
         self.assertIn('boot-critical', result.roots['openssh-server'])
 
+    def test_apt_is_kept_whatever_its_priority(self):
+        # bookworm's apt is Priority important; apt refuses to purge itself.
+        result = self.decide(S('apt', Priority='important', Depends='gpgv'),
+                             S('gpgv'), S('editor'), name=policy.APPLIANCE)
+        self.assertEqual(['editor'], result.remove_names)
+        self.assertIn('Essential', result.roots['apt'])
+
     def test_boot_critical_can_be_switched_off(self):
         result = self.decide(S('openssh-server'), name=policy.APPLIANCE,
                              boot_critical=False)
