@@ -4,6 +4,7 @@ import argparse
 import logging
 import os
 
+from akanda_slim import errors
 from akanda_slim import hostdeps
 from akanda_slim import image_build
 
@@ -30,7 +31,17 @@ def add_arguments(parser):
                         help='further disk-image-create arguments')
 
 
+def check_name(name):
+    """An image name must be a plain file name: DIB writes NAME.qcow2."""
+    if name is not None and (not name or '/' in name or name[0] in '.-'
+                             or not name.isprintable()):
+        raise errors.UsageError(
+            '--name %r: give a plain file name (no "/", not starting with '
+            '"." or "-", printable)' % name)
+
+
 def run(args):
+    check_name(args.name)
     image_build.check_release(args.release)
     if os.geteuid() == 0:
         hostdeps.install_missing('build')

@@ -130,6 +130,13 @@ class BuildCommandTest(testtools.TestCase):
                       self.errors_printed())
         self.assertIn('dists/bogus/Release', self.errors_printed())
 
+    def test_bad_names_refused_before_dib(self):
+        self.useFixture(FakeMirror('trixie'))
+        for name in ('a/b', '', '-x', '..', 'a\nb'):
+            self.assertEqual(2, cli.main(['build', '--name', name]), name)
+        self.assertEqual([], self.builds)
+        self.assertIn('plain file name', self.errors_printed())
+
     def test_served_release_builds_and_prints_one_completion_line(self):
         self.useFixture(FakeMirror('trixie'))
         self.assertEqual(0, cli.main(['build', '--release', 'trixie']))
