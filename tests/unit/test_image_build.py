@@ -133,7 +133,7 @@ class BuildCommandTest(testtools.TestCase):
     def test_bad_names_refused_before_dib(self):
         self.useFixture(FakeMirror('trixie'))
         for name in ('a/b', '', '-x', '..', 'a\nb'):
-            self.assertEqual(2, cli.main(['build', '--name', name]), name)
+            self.assertEqual(2, cli.main(['build', '--name=' + name]), name)
         self.assertEqual([], self.builds)
         self.assertIn('plain file name', self.errors_printed())
 
