@@ -287,16 +287,10 @@ def _print_prune(root):
     print(json.dumps(prune(root, os.environ), sort_keys=True))
 
 
-def _print_prune_apt_state(root):
-    freed = prune_apt_state(root)
-    LOG.info('pruned apt lists and caches: %.1f MiB', freed / 1048576.0)
-
-
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     actions = {'apply': _apply, 'plan': _plan, 'options': _print_options,
-               'prune': _print_prune,
-               'prune-apt-state': _print_prune_apt_state}
+               'prune': _print_prune}
     if len(argv) != 2 or argv[0] not in actions:
         print('usage: python -m akanda_slim.dib_slim %s ROOT'
               % '|'.join(actions), file=sys.stderr)

@@ -223,12 +223,6 @@ class PruneTest(base.RootTestCase):
         self.assertNotIn('apt lists and caches', freed)
         self.assertTrue(os.path.exists(os.path.join(
             root, 'var/lib/apt/lists/mirror_Packages')))
-        # finalise.d/99-slim-apt-lists, after the bootloader is in:
-        stdout = self.useFixture(fixtures.StringStream('stdout')).stream
-        self.useFixture(fixtures.MonkeyPatch('sys.stdout', stdout))
-        self.assertEqual(0, dib_slim.main(['prune-apt-state', root]))
-        self.assertFalse(os.path.exists(os.path.join(
-            root, 'var/lib/apt/lists/mirror_Packages')))
 
     def test_pycache_kept_by_default(self):
         root = self.make_root(base.stanza('dpkg'))
