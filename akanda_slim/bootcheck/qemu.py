@@ -31,7 +31,10 @@ from akanda_slim import errors
 LOG = logging.getLogger(__name__)
 
 KERNEL_COMMAND_LINE = 'root=/dev/vda console=ttyS0 net.ifnames=0'
-PANIC_MARK = 'Kernel panic - not syncing'
+# Console lines after which the guest never boots: a kernel panic, or the
+# initramfs giving up on the root disk (its rescue shell waits forever).
+PANIC_MARKS = ('Kernel panic - not syncing',
+               'Dropping to a shell!')
 GUEST_SSH_PORT = 22
 GUEST_APP_PORT = 5000
 METADATA_ADDRESS = '169.254.169.254'
@@ -186,11 +189,11 @@ class Machine:
         return self.process is not None and self.process.poll() is None
 
     def panic(self):
-        """The guest kernel's panic line from the console log, or None."""
+        """The console's panic (or initramfs rescue) line, or None."""
         try:
             with open(self.console_log, errors='replace') as console:
                 for line in console:
-                    if PANIC_MARK in line:
+                    if any(mark in line for mark in PANIC_MARKS):
                         return line.strip()
         except FileNotFoundError:
             pass

@@ -227,6 +227,10 @@ class PanicTest(testtools.TestCase):
         self.assertIsNone(self.machine('[ 0.0] Linux version\n').panic())
         self.assertEqual(self.PANIC, self.machine(
             '[ 0.0] Linux version\n' + self.PANIC + '\n').panic())
+        rescue = 'ALERT!  /dev/vda does not exist.  Dropping to a shell!'
+        self.assertEqual(rescue, self.machine(
+            'Gave up waiting for root file system device.\n' + rescue
+            + '\n(initramfs) ').panic())
 
     def session(self, outcomes, run_checks=True):
         """A Session whose boots follow ``outcomes`` ('ok' or 'panic')."""
