@@ -127,17 +127,17 @@ class Session:
     def boot(self):
         """Boot once, time it; the first boot also runs the checks.
 
-        A timing boot whose guest kernel panics before SSH (seen under
-        TCG: an ``int3`` oops while the kernel patches its own code) is
-        recorded in ``panics`` and booted once more; a second panic, or
-        one on the checks boot, fails the run.
+        A boot whose guest kernel panics (seen under TCG: an ``int3`` oops
+        while the kernel patches its own code), before SSH or during the
+        checks, is recorded in ``panics`` and booted once more, checks
+        and all; a second panic of the same boot fails the run.
         """
         number = len(self.boots) + 1
         first = number == 1 and self.options.run_checks
         try:
             self._boot_once(number, first)
         except errors.GuestPanicError as panic:
-            if first or any(p['boot'] == number for p in self.panics):
+            if any(p['boot'] == number for p in self.panics):
                 raise
             kept = panic.console_log[:-len('.log')] + '-panic.log'
             os.replace(panic.console_log, kept)
@@ -177,6 +177,10 @@ class Session:
                     workdir=self.workdir,
                     boot_timeout=self.options.boot_timeout, seed=self.seed)
                 self.results = list(checks_mod.run_checks(ctx))
+                panic = machine.panic()
+                if panic:  # the checks' failures are the panic's
+                    self.boots.pop()
+                    raise errors.GuestPanicError(panic, machine.console_log)
 
     def report(self):
         """The image's verification report, as a dict."""

@@ -261,12 +261,16 @@ class PanicTest(testtools.TestCase):
                            'console_log': kept}], session.panics)
         self.assertTrue(os.path.exists(kept))
 
-    def test_second_panic_or_checks_boot_panic_fails(self):
+    def test_second_panic_of_a_boot_fails(self):
         session = self.session(['ok', 'panic', 'panic'])
         session.boot()
         self.assertRaises(errors.GuestPanicError, session.boot)
+        checks_boot = self.session(['panic', 'ok'])
+        checks_boot.boot()
+        self.assertEqual([{'boot': 1}], checks_boot.boots)
+        self.assertEqual([1], [p['boot'] for p in checks_boot.panics])
         self.assertRaises(errors.GuestPanicError,
-                          self.session(['panic', 'ok']).boot)
+                          self.session(['panic', 'panic']).boot)
 
     def test_comparison_names_the_panics(self):
         report = {'panics': [{'boot': 3, 'panic': 'Kernel panic - x',
