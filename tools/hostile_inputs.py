@@ -38,6 +38,8 @@ import sys
 import tempfile
 import time
 
+from akanda_slim.processes import processes_in
+
 HEAVY_PROGRAMS = ('disk-image-create', 'dib-run-parts', 'mmdebstrap',
                   'debootstrap', 'qemu-system-x86_64', 'qemu-system-aarch64')
 TRACEBACK = 'Traceback (most recent call last)'
@@ -523,19 +525,6 @@ def apply_cases(world):
     if world.debian_root:
         cases += apply_fault_cases(world)
     return cases
-
-
-def processes_in(root):
-    """Pids of processes whose root directory is ``root``."""
-    pids = []
-    for name in os.listdir('/proc'):
-        if name.isdigit():
-            try:
-                if os.readlink('/proc/%s/root' % name) == root:
-                    pids.append(int(name))
-            except OSError:
-                continue  # it ended, or it is a kernel thread
-    return pids
 
 
 def settle(root, seconds=60):

@@ -26,6 +26,7 @@ import testtools
 
 from akanda_slim import mirrors
 from akanda_slim import mountinfo
+from akanda_slim.processes import processes_in
 from akanda_slim import run_record
 
 RELEASE = os.environ.get('DIB_RELEASE', 'trixie')
@@ -87,19 +88,6 @@ def base_root():
                    check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.PIPE)
     return root
-
-
-def processes_in(root):
-    """Pids of processes whose root directory is ``root``."""
-    pids = []
-    for name in os.listdir('/proc'):
-        if name.isdigit():
-            try:
-                if os.readlink('/proc/%s/root' % name) == root:
-                    pids.append(int(name))
-            except OSError:
-                continue  # gone, or a kernel thread
-    return pids
 
 
 def release(root):
