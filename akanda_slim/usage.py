@@ -20,7 +20,9 @@ import collections
 import dataclasses
 import os
 import re
+import stat
 
+from akanda_slim import diskusage
 from akanda_slim import rootfs
 
 DPKG_INFO = 'var/lib/dpkg/info'
@@ -45,23 +47,9 @@ def inventory(root):
     One file system only (``du -x``); paths are relative, without a
     leading slash.
     """
-    files = {}
-    device = os.lstat(root).st_dev
-    for top, dirs, names in os.walk(root):
-        dirs[:] = [d for d in dirs
-                   if os.lstat(os.path.join(top, d)).st_dev == device]
-        for name in names:
-            path = os.path.join(top, name)
-            info = os.lstat(path)
-            if not _is_regular(info.st_mode):
-                continue
-            files[os.path.relpath(path, root)] = FileInfo(
-                info.st_ino, info.st_blocks // 2)
-    return files
-
-
-def _is_regular(mode):
-    return (mode & 0o170000) == 0o100000
+    return {path: FileInfo(info.st_ino, info.st_blocks // 2)
+            for path, _kib, info in diskusage.entries(root)
+            if stat.S_ISREG(info.st_mode)}
 
 
 def package_lists(root):

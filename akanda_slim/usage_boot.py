@@ -27,6 +27,7 @@ import contextlib
 import logging
 import os
 import re
+import stat
 
 from akanda_slim.bootcheck import checks as checks_mod
 from akanda_slim.bootcheck import measure
@@ -35,6 +36,7 @@ from akanda_slim.bootcheck import qemu
 from akanda_slim.bootcheck import runner
 from akanda_slim.bootcheck import seed as seed_mod
 from akanda_slim.bootcheck import ssh as ssh_mod
+from akanda_slim import diskusage
 from akanda_slim import errors
 from akanda_slim import imagefs
 from akanda_slim import process
@@ -63,16 +65,10 @@ class PreparedImage:
 def reset_atimes(root):
     """Set every regular file's atime to the epoch, mtime kept; count."""
     count = 0
-    device = os.lstat(root).st_dev
-    for top, dirs, names in os.walk(root):
-        dirs[:] = [d for d in dirs
-                   if os.lstat(os.path.join(top, d)).st_dev == device]
-        for name in names:
-            path = os.path.join(top, name)
-            info = os.lstat(path)
-            if (info.st_mode & 0o170000) != 0o100000:
-                continue
-            os.utime(path, ns=(0, info.st_mtime_ns), follow_symlinks=False)
+    for path, _kib, info in diskusage.entries(root):
+        if stat.S_ISREG(info.st_mode):
+            os.utime(os.path.join(root, path), ns=(0, info.st_mtime_ns),
+                     follow_symlinks=False)
             count += 1
     return count
 
