@@ -42,6 +42,16 @@ def beside(image, suffix):
     return path if os.path.exists(path) else None
 
 
+def add_image_arguments(parser):
+    """IMAGE, --kernel and --initrd, as ``boot_files`` takes them."""
+    parser.add_argument('image', help='the qcow2 (whole disk, or a '
+                        'filesystem with NAME.vmlinuz/NAME.initrd beside)')
+    parser.add_argument('--kernel', help='kernel for a filesystem image '
+                        '(default: NAME.vmlinuz beside the image)')
+    parser.add_argument('--initrd', help='initrd for a filesystem image '
+                        '(default: NAME.initrd beside the image)')
+
+
 def boot_files(image, kernel=None, initrd=None):
     """(kernel, initrd) to boot ``image`` with: given, found, or None.
 

@@ -17,12 +17,7 @@ HELP = ('boot an image under QEMU, run every router check and report which '
 
 
 def add_arguments(parser):
-    parser.add_argument('image', help='the qcow2 (whole disk, or a '
-                        'filesystem with NAME.vmlinuz/NAME.initrd beside)')
-    parser.add_argument('--kernel', help='kernel for a filesystem image '
-                        '(default: NAME.vmlinuz beside the image)')
-    parser.add_argument('--initrd', help='initrd for a filesystem image '
-                        '(default: NAME.initrd beside the image)')
+    runner.add_image_arguments(parser)
     parser.add_argument('--memory', type=int, default=1024, metavar='MIB',
                         help='guest memory (default: 1024)')
     parser.add_argument('--accel', choices=('tcg', 'kvm'), default='tcg',

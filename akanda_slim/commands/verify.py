@@ -23,12 +23,7 @@ LOG = logging.getLogger(__name__)
 
 
 def add_arguments(parser):
-    parser.add_argument('image', help='the qcow2 (whole disk, or a '
-                        'filesystem with NAME.vmlinuz/NAME.initrd beside)')
-    parser.add_argument('--kernel', help='kernel for a filesystem image '
-                        '(default: NAME.vmlinuz beside the image)')
-    parser.add_argument('--initrd', help='initrd for a filesystem image '
-                        '(default: NAME.initrd beside the image)')
+    runner.add_image_arguments(parser)
     parser.add_argument('--baseline', metavar='IMAGE',
                         help='verify this image too and compare (its kernel '
                         'and initrd are found beside it)')
