@@ -189,6 +189,13 @@ def _never_autoremove(target, warnings):
 APT_FORCED_ESSENTIAL = 'apt'
 
 
+def _required_reason(package):
+    if package.priority_from:
+        return 'Priority: required (in apt\'s index %s)' % (
+            package.priority_from)
+    return 'Priority: required'
+
+
 def _policy_roots(target, policy, warnings):
     """key -> reason for the roots the policy itself defines.
 
@@ -217,7 +224,7 @@ def _policy_roots(target, policy, warnings):
         elif package.protected:
             reason = 'Protected: yes'
         elif package.priority == 'required':
-            reason = 'Priority: required'
+            reason = _required_reason(package)
         elif kernels is not None and kernels.search(package.name):
             reason = 'APT::VersionedKernelPackages, newest kernels kept'
         else:
@@ -246,7 +253,7 @@ def _unremovable(package):
     if package.protected:
         return 'Protected: yes'
     if package.priority == 'required':
-        return 'Priority: required'
+        return _required_reason(package)
     if package.selection == 'hold':
         return 'held (dpkg selection hold)'
     return None

@@ -16,12 +16,13 @@ LOG = logging.getLogger(__name__)
 
 
 def run(command, *, input=None, timeout=None, check=True, env=None,
-        cwd=None, output=None, merge_stderr=True):
+        cwd=None, output=None, merge_stderr=True, binary=False):
     """Run ``command`` (a list) and return a ``subprocess.CompletedProcess``.
 
     Output is captured as text (stderr merged into stdout unless
     ``merge_stderr`` is false) unless ``output`` is an open file to write it
-    to. With ``check`` a non-zero exit raises ``CommandError``.
+    to; ``binary`` captures bytes instead. With ``check`` a non-zero exit
+    raises ``CommandError``.
     """
     command = [str(part) for part in command]
     LOG.debug('running: %s', shlex.join(command))
@@ -34,7 +35,7 @@ def run(command, *, input=None, timeout=None, check=True, env=None,
     try:
         result = subprocess.run(
             command, input=input, timeout=timeout, env=env, cwd=cwd,
-            text=True, errors='replace',
+            text=not binary, errors=None if binary else 'replace',
             stdin=None if input is not None else subprocess.DEVNULL,
             **streams)
     except FileNotFoundError as exc:
@@ -49,7 +50,7 @@ def run(command, *, input=None, timeout=None, check=True, env=None,
             command, None, _text(exc.output),
             reason='timed out after %s s' % timeout) from None
     if check and result.returncode != 0:
-        output = (result.stdout or '') + (result.stderr or '')
+        output = _text(result.stdout or '') + _text(result.stderr or '')
         raise errors.CommandError(command, result.returncode, output)
     return result
 

@@ -11,6 +11,7 @@ import logging
 import os
 import re
 
+from akanda_slim import apt_lists
 from akanda_slim import aptconf
 from akanda_slim import dpkg_status
 from akanda_slim import errors
@@ -42,6 +43,7 @@ class Package:
     status: str = INSTALLED
     installed_size_kib: int = 0
     priority: str = 'optional'
+    priority_from: str = ''      # the apt index apt's cache took it from
     section: str = ''
     multi_arch: str = 'no'
     essential: bool = False
@@ -55,6 +57,10 @@ class Package:
     # field name -> list of OR-groups of relations.Relation
     relations: dict = dataclasses.field(default_factory=dict)
     provides: list = dataclasses.field(default_factory=list)
+    # what apt compares to merge this version with an index's (SameVersion)
+    same_version_key: tuple = ()
+    # (field, value) of Essential/Important/Protected as dpkg recorded them
+    flag_texts: list = dataclasses.field(default_factory=list)
 
     def groups(self, *fields):
         """(field, OR-group) pairs of the given relationship fields."""
@@ -101,8 +107,35 @@ class Target:
                                 'APT::VersionedKernelPackages')
 
 
-def _yes(fields, key):
-    return fields.get(key, '').lower().startswith('yes')
+def fold_flags(flag_texts, essential=False, protected=False):
+    """(essential, protected) after stanzas' flag fields, as apt folds them.
+
+    Important and Protected set one flag (apt's Important).
+    """
+    for flag, value in flag_texts:
+        if flag == 'essential':
+            essential = apt_lists.fold_flag(essential, value)
+        else:
+            protected = apt_lists.fold_flag(protected, value)
+    return essential, protected
+
+
+def merge_indexes(root, architecture, packages):
+    """Priority and flags of ``packages`` as apt's cache has them.
+
+    See ``apt_lists``: an installed version an index also carries takes
+    the index's Priority; flags fold over the indexes, status last.
+    """
+    found = apt_lists.read_indexes(root, architecture, packages)
+    for key, (records, flags) in found.items():
+        package = packages[key]
+        record = apt_lists.merged_record(records, package.version,
+                                         package.same_version_key)
+        if record is not None:
+            package.priority = record.priority
+            package.priority_from = record.index
+        package.essential, package.protected = fold_flags(
+            flags + package.flag_texts)
 
 
 def _size_kib(text, where):
@@ -135,11 +168,13 @@ def package_from_fields(fields, where):
         source=source.strip() or name,
         source_version=source_version,
         installed_size_kib=size,
-        priority=fields.get('priority', 'optional').lower() or 'optional',
+        priority=apt_lists.apt_priority(fields.get('priority')),
         section=fields.get('section', ''),
         multi_arch=fields.get('_multi_arch', 'no'),
-        essential=_yes(fields, 'essential'),
-        protected=_yes(fields, 'protected') or _yes(fields, 'important'))
+        same_version_key=apt_lists.same_version_key(fields),
+        flag_texts=[(flag, fields[flag]) for flag in apt_lists.FLAG_FIELDS
+                    if flag in fields])
+    package.essential, package.protected = fold_flags(package.flag_texts)
     package.size_warning = warning
     for key, field in (('pre-depends', 'Pre-Depends'), ('depends', 'Depends'),
                        ('recommends', 'Recommends'),
@@ -324,6 +359,7 @@ def read_target(root):
         .decode('utf-8', 'surrogateescape')
     architecture, installed, config_files = parse_status(
         text, status_path, auto_marks, root=root)
+    merge_indexes(root, architecture, installed)
     LOG.info('%s: %d installed packages, %d with configuration left', root,
              len(installed), len(config_files))
     return Target(root=root, architecture=architecture, packages=installed,

@@ -3,10 +3,12 @@
 From the Debian Packages index of RELEASE (fetched with apt from the
 host's mirror into a private apt tree), generate consistent installed sets
 and write each as a target: a dpkg status with random auto marks, holds,
-selection of Priority required packages, extra versioned kernels, and
-apt.conf NeverAutoRemove patterns. Then compare our removal set with
-``apt-get -s autoremove`` (Recommends and Suggests not important) run on
-the same files, package for package.
+selection of Priority required packages, extra versioned kernels,
+apt.conf NeverAutoRemove patterns, and in half the cases a source whose
+Packages index (plain, gzip or xz) disagrees with the status file on
+Priority, flags or hard relations, as the archive's overrides do. Then
+compare our removal set with ``apt-get -s autoremove`` (Recommends and
+Suggests not important) run on the same files, package for package.
 
 Two generators: apt's own simulated install of a few random packages into
 an empty status (a set apt resolved), and a quick closure over the index
@@ -16,6 +18,8 @@ replay a run, AKANDA_SLIM_FUZZ_CASES for more cases.
 """
 
 import functools
+import gzip
+import lzma
 import os
 import random
 import re
@@ -220,6 +224,45 @@ def kernel_stanzas(rng):
     return stanzas
 
 
+FUZZ_SOURCE = 'deb [trusted=yes] http://fuzz.invalid/debian fuzz main\n'
+FUZZ_LIST = 'fuzz.invalid_debian_dists_fuzz_main_binary-amd64_Packages'
+PRIORITY_WORDS = ('required', 'important', 'standard', 'optional', 'extra',
+                  'Required', 'bogus')
+
+
+def index_stanza(index, name, rng):
+    """The index's stanza of ``name``, its Priority, flags or hash changed.
+
+    As the archive's overrides do: the index's Priority may differ from the
+    one dpkg recorded; sometimes Essential/Protected too, or a changed hard
+    relation (then apt keeps two versions and the status one is current).
+    """
+    lines = [text for field, text in index.stanzas[name][0]
+             if field not in ('priority', 'essential', 'protected')]
+    lines.insert(1, 'Priority: %s' % rng.choice(PRIORITY_WORDS))
+    if rng.random() < 0.05:
+        lines.append('%s: %s' % (rng.choice(['Essential', 'Protected']),
+                                 rng.choice(['yes', 'no'])))
+    if rng.random() < 0.1:
+        lines.append('Conflicts: fuzz-only-in-the-index')
+    return '\n'.join(lines) + '\n'
+
+
+def write_index(root, index, rng, names):
+    """A source and its Packages index (maybe compressed) in the target."""
+    with open(os.path.join(root, 'etc/apt/sources.list'), 'w') as out:
+        out.write(FUZZ_SOURCE)
+    share = rng.random()
+    text = '\n'.join(index_stanza(index, name, rng) for name in sorted(names)
+                     if name in index.stanzas and rng.random() < share)
+    compress = rng.choice(['', '.gz', '.xz'])
+    data = {'': bytes, '.gz': gzip.compress, '.xz': lzma.compress}[compress](
+        text.encode('utf-8', 'surrogateescape'))
+    path = os.path.join(root, 'var/lib/apt/lists', FUZZ_LIST + compress)
+    with open(path, 'wb') as out:
+        out.write(data)
+
+
 def write_case(root, index, rng, names):
     """A target at ``root`` for ``names`` with random marks and settings."""
     for sub in ('var/lib/dpkg', 'var/lib/apt/lists', 'etc/apt/apt.conf.d',
@@ -239,6 +282,8 @@ def write_case(root, index, rng, names):
     with open(os.path.join(root, 'var/lib/dpkg/status'), 'w',
               encoding='utf-8', errors='surrogateescape') as status:
         status.write('\n'.join(stanzas))
+    if rng.random() < 0.5:
+        write_index(root, index, rng, names)
     installed = [line[9:] for text in stanzas
                  for line in text.split('\n')[:1]]
     auto = rng.choice([0.5, 0.8, 0.95, 1.0])
