@@ -163,7 +163,9 @@ def boot_and_read(prepared, kernel, initrd, workdir, options):
             prepared.qcow2, seed.iso, os.path.join(workdir, 'console.log'),
             kernel=kernel, initrd=initrd, accel=options.accel,
             memory_mib=options.memory_mib,
-            taps=networks.taps if networks else None)
+            taps=networks.taps if networks else None,
+            metadata_answers=seed.metadata_answers,
+            openstack_smbios=seed.datasource != 'nocloud')
         machine.start()
         stack.callback(machine.stop)
         if networks:
@@ -177,8 +179,12 @@ def boot_and_read(prepared, kernel, initrd, workdir, options):
         modules = set(usage.parse_modules(ssh.check(MODULES_LISTING)))
         ctx = checks_mod.Context(ssh=ssh, machine=machine,
                                  networks=networks, workdir=workdir,
-                                 boot_timeout=options.boot_timeout)
+                                 boot_timeout=options.boot_timeout,
+                                 seed=seed)
         results = list(checks_mod.run_checks(ctx))
+        panic = machine.panic()
+        if panic:  # the checks' failures are the panic's
+            raise errors.GuestPanicError(panic, machine.console_log)
         LOG.info('listing what the guest read')
         listing = ssh.check(ATIME_LISTING, timeout=600)
         modules |= set(usage.parse_modules(ssh.check(MODULES_LISTING)))
@@ -193,15 +199,33 @@ def measure_usage(image, workdir, kernel=None, initrd=None, options=None):
         LOG.warning('%s boots with its own boot loader: reads before the '
                     'root file system is remounted read-write are not '
                     'seen', image)
-    prepared = prepare(image, workdir)
-    read, modules, boot, results = boot_and_read(
-        prepared, kernel, initrd, workdir, options)
+    panics = []
+    boot_dir = workdir
+    while True:
+        prepared = prepare(image, workdir)
+        try:
+            read, modules, boot, results = boot_and_read(
+                prepared, kernel, initrd, boot_dir, options)
+            break
+        except errors.GuestPanicError as panic:
+            # As verify: TCG's int3 oops; a fresh copy is booted once more.
+            if panics:
+                raise
+            kept = os.path.join(workdir, 'console-panic.log')
+            os.replace(panic.console_log, kept)
+            LOG.warning('guest kernel panic (%s), console log kept as %s; '
+                        'booting a fresh copy once more', panic.panic, kept)
+            panics.append({'panic': panic.panic, 'console_log': kept})
+            os.unlink(prepared.qcow2)
+            boot_dir = os.path.join(workdir, 'booted-again')
+            os.makedirs(boot_dir)
     report = usage.analyse(prepared.files, prepared.owner, read, modules)
     report.update({
         'tool': 'akanda-slim',
         'image': os.path.abspath(image),
         'memory_mib': options.memory_mib,
         'boot': boot,
+        'panics': panics,
         'fstab_noatime_rewritten': prepared.fstab_changed,
         'checks': [r.to_dict() for r in results],
         'checks_passed': bool(results) and all(

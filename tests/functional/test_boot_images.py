@@ -1,11 +1,13 @@
-"""Boot the real baseline and slim images under QEMU; the router checks.
+"""Boot the real baseline and slim images in turn under QEMU: the timings.
 
-One ``akanda-slim verify SLIM --baseline BASELINE`` run serves every test
-here: it boots each image AKANDA_SLIM_BOOTS times (default 5), in turn
-with the other image (the checks run on the first boot, the reboot check
-included), and writes the comparison table to boot-comparison.txt in the
-image work directory.
-The boot-time target (slim at most 0.8 x baseline) is reported, not
+One ``akanda-slim verify --no-checks SLIM --baseline BASELINE`` run serves
+every test here: it boots each image AKANDA_SLIM_BOOTS times (default 3),
+in turn with the other image, and writes the comparison table to
+boot-comparison.txt in the image work directory. The router checks (the
+reboot included) run once per image, in test_footprint's usage runs; the
+median of five boots and the minimum-RAM sweep are the benchmark's
+(tools/benchmark_footprint.py), as the gate's time allows three.
+The boot-time target (slim at most 0.70 x baseline) is reported, not
 asserted: timings belong in reports.
 """
 
@@ -19,12 +21,11 @@ import time
 
 import testtools
 
-from akanda_slim.bootcheck import checks
 from tests.functional import images
 from tests.functional import leftovers
 
 SKIP_REASON = images.why_not_runnable()
-BOOTS = int(os.environ.get('AKANDA_SLIM_BOOTS', '5'))
+BOOTS = int(os.environ.get('AKANDA_SLIM_BOOTS', '3'))
 
 
 def _log_dir():
@@ -37,7 +38,8 @@ def verified():
     baseline, slim = images.baseline_image(), images.slim_image()
     result = subprocess.run(
         [sys.executable, '-m', 'akanda_slim', 'verify', '--json',
-         '--boots', str(BOOTS), '--baseline', baseline.image, slim.image,
+         '--no-checks', '--boots', str(BOOTS),
+         '--baseline', baseline.image, slim.image,
          '--log-dir', _log_dir()],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     reports = json.loads(result.stdout) if result.stdout.strip() else {}
@@ -57,20 +59,12 @@ class BootImagesTest(testtools.TestCase):
         self.assertTrue(self.reports, 'verify printed no report:\n'
                         + self.stderr[-3000:])
 
-    def test_slim_passes_every_check(self):
-        slim = self.reports['image']
-        failed = [(c['name'], c['status'], c['detail'])
-                  for c in slim['checks'] if c['status'] != checks.PASS]
-        self.assertEqual([], failed)
-        self.assertEqual([name for name, _, _ in checks.CHECKS],
-                         [c['name'] for c in slim['checks']])
+    def test_timing_boots_pass_and_run_no_checks(self):
         self.assertEqual(0, self.code, self.stderr[-2000:])
-
-    def test_slim_passes_what_the_baseline_passes(self):
-        self.assertEqual([], self.reports['regressions'])
-        baseline = self.reports['baseline']
-        print('baseline checks: %s' % ', '.join(
-            '%s %s' % (c['name'], c['status']) for c in baseline['checks']))
+        for side in ('baseline', 'image'):
+            self.assertIsNone(self.reports[side]['checks_passed'])
+            self.assertEqual([], self.reports[side]['checks'])
+            self.assertEqual('configdrive', self.reports[side]['datasource'])
 
     def test_figures_measured_on_every_boot(self):
         for side in ('baseline', 'image'):
@@ -93,20 +87,11 @@ class BootImagesTest(testtools.TestCase):
                 side, ', '.join('%.1f/%.1f' % (b['ssh_ready_seconds'],
                                                b['boot_finished_seconds'])
                                 for b in self.reports[side]['boots'])))
-        print('boot to ready, slim/baseline: %.2f (target 0.80: %s)'
-              % (ratio, 'met' if ratio <= 0.8 else 'MISSED'))
-
-    def test_config_drive_is_the_default_datasource(self):
-        for side in ('baseline', 'image'):
-            self.assertEqual('configdrive', self.reports[side]['datasource'])
-        detail = [c['detail'] for c in self.reports['image']['checks']
-                  if c['name'] == 'datasource']
-        self.assertTrue(detail[0].startswith('DataSourceConfigDrive'),
-                        detail)
+        print('boot finished, slim/baseline: %.2f (target 0.70: %s)'
+              % (ratio, 'met' if ratio <= 0.7 else 'MISSED'))
 
     def test_nothing_left_behind(self):
         for side in ('baseline', 'image'):
-            self.assertTrue(self.reports[side]['host_networks'])
             self.assertEqual({'processes': [], 'netns': [], 'taps': []},
                              leftovers.of_report(self.reports[side],
                                                  _log_dir()))

@@ -272,6 +272,27 @@ class PanicTest(testtools.TestCase):
         self.assertRaises(errors.GuestPanicError,
                           self.session(['panic', 'panic']).boot)
 
+    def test_no_checks_boots_time_only_and_reports_no_verdict(self):
+        from akanda_slim import cli
+        from akanda_slim.commands import verify
+        argv = ['verify', '--no-checks', '--boots', '3', 'x.qcow2']
+        args = cli.build_parser(argv).parse_args(argv)
+        self.assertFalse(verify._options(args).run_checks)
+        session = self.session(['ok'], run_checks=False)
+        self.useFixture(fixtures.MonkeyPatch(
+            'os.path.getsize', lambda path: 1))
+        self.useFixture(fixtures.MonkeyPatch(
+            'akanda_slim.bootcheck.measure.copy_seconds', lambda path: 0))
+        session.boot()
+        session.kernel = session.initrd = session.host_networks = None
+        session.results, session.figures = [], {}
+        session.boots[0].update(ssh_ready_seconds=1.0,
+                                boot_finished_seconds=2.0,
+                                memory_used_kib=1024)
+        report = session.report()
+        self.assertIsNone(report['checks_passed'])
+        self.assertIn('no checks run', verify.summary({'image': report}))
+
     def test_comparison_names_the_panics(self):
         report = {'panics': [{'boot': 3, 'panic': 'Kernel panic - x',
                               'console_log': 'c'}]}

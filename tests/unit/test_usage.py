@@ -141,3 +141,60 @@ class ParseTest(testtools.TestCase):
         self.assertEqual({'MemTotal': 81000, 'HugePages_Total': 0},
                          usage_boot.parse_meminfo(
                              'MemTotal:  81000 kB\nHugePages_Total:  0\n'))
+
+
+class PanicRetryTest(testtools.TestCase):
+    """A guest panic in usage's boot: a fresh copy is booted once more."""
+
+    def setUp(self):
+        super().setUp()
+        self.work = self.useFixture(fixtures.TempDir()).path
+        self.boot_dirs = []
+
+        def prepare(image, workdir):
+            qcow2 = os.path.join(workdir, 'usage.qcow2')
+            open(qcow2, 'w').close()
+            return usage_boot.PreparedImage(qcow2, {}, {}, {}, False)
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'akanda_slim.usage_boot.prepare', prepare))
+        self.useFixture(fixtures.MonkeyPatch(
+            'akanda_slim.bootcheck.runner.boot_files',
+            lambda image, kernel, initrd: ('k', 'i')))
+        self.useFixture(fixtures.MonkeyPatch(
+            'akanda_slim.usage.analyse', lambda *args: {}))
+        self.useFixture(fixtures.MonkeyPatch(
+            'os.path.abspath', lambda path: path))
+
+    def boots(self, outcomes):
+        plan = iter(outcomes)
+
+        def boot_and_read(prepared, kernel, initrd, boot_dir, options):
+            self.boot_dirs.append(boot_dir)
+            if next(plan) == 'panic':
+                log = os.path.join(boot_dir, 'console.log')
+                with open(log, 'w') as out:
+                    out.write('Kernel panic - not syncing: Fatal exception')
+                raise usage_boot.errors.GuestPanicError(
+                    'Kernel panic - not syncing: Fatal exception', log)
+            return set(), set(), {}, []
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'akanda_slim.usage_boot.boot_and_read', boot_and_read))
+
+    def test_first_panic_recorded_and_booted_again(self):
+        self.boots(['panic', 'ok'])
+        report = usage_boot.measure_usage('x.qcow2', self.work)
+        self.assertEqual([self.work, os.path.join(self.work,
+                                                  'booted-again')],
+                         self.boot_dirs)
+        kept = os.path.join(self.work, 'console-panic.log')
+        self.assertEqual([{'panic': 'Kernel panic - not syncing: Fatal '
+                           'exception', 'console_log': kept}],
+                         report['panics'])
+        self.assertTrue(os.path.exists(kept))
+
+    def test_second_panic_fails(self):
+        self.boots(['panic', 'panic'])
+        self.assertRaises(usage_boot.errors.GuestPanicError,
+                          usage_boot.measure_usage, 'x.qcow2', self.work)
