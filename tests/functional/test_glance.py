@@ -10,7 +10,10 @@ unauthenticated context has no roles, and Glance's defaults want
 server (Glance no longer ships a standalone server). The plugin's
 ``upload_akanda_slim_image`` runs with the real ``openstack`` client
 (``OS_AUTH_TYPE=none``, ``OS_ENDPOINT``); the test reads the images back,
-downloads them by id and boots the downloaded bytes with ``verify``.
+downloads them by id and boots the downloaded bytes with ``verify``. The
+downloads are the slim image's bytes (asserted), whose router checks run
+in test_footprint; here verify boots them (``--no-checks``: SSH answers,
+the boot finishes), which keeps the gate within its hour.
 """
 
 import functools
@@ -23,7 +26,6 @@ import time
 
 import testtools
 
-from akanda_slim.bootcheck import checks
 from tests.functional import images
 
 SKIP_REASON = images.why_not_runnable()
@@ -239,7 +241,7 @@ def uploaded():
     finally:
         glance.stop()
     command = [sys.executable, '-m', 'akanda_slim', 'verify', '--json',
-               '--log-dir', os.path.join(work, 'verify-logs'),
+               '--no-checks', '--log-dir', os.path.join(work, 'verify-logs'),
                downloads['image']]
     if 'kernel' in downloads:
         command += ['--kernel', downloads['kernel'],
@@ -303,11 +305,14 @@ class GlanceUploadTest(testtools.TestCase):
                 self.assertEqual(_sha256(originals[suffix]),
                                  _sha256(self.found['downloads'][role]))
 
-    def test_downloaded_image_passes_every_check(self):
+    def test_downloaded_image_boots(self):
         report = self.found['verify']
         self.assertTrue(report, self.found['verify_stderr'][-3000:])
-        failed = [(c['name'], c['status'], c['detail'])
-                  for c in report['checks'] if c['status'] != checks.PASS]
-        self.assertEqual([], failed)
         self.assertEqual(0, self.found['verify_code'],
                          self.found['verify_stderr'][-2000:])
+        boot = report['boots'][0]
+        self.assertGreater(boot['boot_finished_seconds'], 0)
+        self.assertGreater(boot['memory_used_kib'], 0)
+        print('downloaded image: SSH after %.1f s, boot finished after '
+              '%.1f s' % (boot['ssh_ready_seconds'],
+                          boot['boot_finished_seconds']))
