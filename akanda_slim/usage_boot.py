@@ -12,7 +12,13 @@
    read-only mount never updates atime). The image's ``relatime`` is
    enough: relatime updates an atime older than the file's mtime, which
    the epoch always is; only ``noatime`` in the copy's fstab would hide
-   reads, and it is rewritten to ``relatime`` in the copy.
+   reads, and it is rewritten to ``relatime`` in the copy. A writable
+   root on a first boot lets systemd apply its unit presets (Debian's
+   enable systemd-networkd, -resolved, -timesyncd...), which a real boot
+   (``ro`` from the boot loader) cannot do ("Failed to populate /etc with
+   preset unit settings"); the copy gets a preset file that disables
+   everything (first-boot presets only ever enable), so it boots the
+   units a real instance boots.
 3. Every check runs (the reboot included), then the guest lists the
    atimes (``find``, which reads no file content; find and sudo are
    themselves read by this step) and ``/proc/modules``.
@@ -40,6 +46,7 @@ from akanda_slim import diskusage
 from akanda_slim import errors
 from akanda_slim import imagefs
 from akanda_slim import process
+from akanda_slim import rootfs
 from akanda_slim import usage
 
 LOG = logging.getLogger(__name__)
@@ -87,6 +94,18 @@ def allow_atime(root):
     return True
 
 
+USAGE_PRESET = 'etc/systemd/system-preset/00-akanda-slim-usage.preset'
+
+
+def keep_first_boot_presets_off(root):
+    """Give the copy a preset file that enables nothing (see above)."""
+    path = rootfs.resolve(root, USAGE_PRESET)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, 'w') as out:
+        out.write('# akanda-slim usage: a real first boot (ro root) applies '
+                  'no presets\ndisable *\n')
+
+
 def prepare(image, workdir):
     """The image's epoch-atime copy in ``workdir``, with its inventory."""
     if os.geteuid() != 0:
@@ -104,6 +123,7 @@ def prepare(image, workdir):
         try:
             count = reset_atimes(mount)
             fstab_changed = allow_atime(mount)
+            keep_first_boot_presets_off(mount)
             files = usage.inventory(mount)
             lists = usage.package_lists(mount)
             owner = usage.owners(mount, lists, files)

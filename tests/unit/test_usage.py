@@ -198,3 +198,16 @@ class PanicRetryTest(testtools.TestCase):
         self.boots(['panic', 'panic'])
         self.assertRaises(usage_boot.errors.GuestPanicError,
                           usage_boot.measure_usage, 'x.qcow2', self.work)
+
+
+class FirstBootPresetTest(testtools.TestCase):
+
+    def test_copy_gets_a_preset_that_enables_nothing(self):
+        root = self.useFixture(fixtures.TempDir()).path
+        os.makedirs(os.path.join(root, 'etc'))
+        os.symlink('/nonexistent-host-dir', os.path.join(root, 'etc/systemd'))
+        usage_boot.keep_first_boot_presets_off(root)
+        with open(os.path.join(root, 'nonexistent-host-dir/system-preset/'
+                               '00-akanda-slim-usage.preset')) as preset:
+            self.assertIn('\ndisable *\n', preset.read())
+        self.assertFalse(os.path.exists('/nonexistent-host-dir'))
