@@ -9,6 +9,18 @@ function install_akanda_slim {
     setup_develop $AKANDA_SLIM_DIR
 }
 
+# The default release is akanda-slim's own, read from the installed
+# command, so it is defined in one place.
+function _akanda_slim_defaults {
+    if [[ -z "$AKANDA_SLIM_RELEASE" ]]; then
+        AKANDA_SLIM_RELEASE=$(akanda-slim dib-env | \
+            sed -n 's/^export DIB_RELEASE=//p')
+        [[ -n "$AKANDA_SLIM_RELEASE" ]] || \
+            die $LINENO "akanda-slim dib-env named no DIB_RELEASE"
+    fi
+    AKANDA_SLIM_IMAGE_NAME=${AKANDA_SLIM_IMAGE_NAME:-akanda-slim-$AKANDA_SLIM_RELEASE}
+}
+
 function build_akanda_slim_image {
     mkdir -p $AKANDA_SLIM_OUTPUT_DIR
     echo "akanda-slim: building $AKANDA_SLIM_IMAGE_NAME" \
@@ -78,6 +90,7 @@ if is_service_enabled akanda-slim; then
     if [[ "$1" == "stack" && "$2" == "install" ]]; then
         install_akanda_slim
     elif [[ "$1" == "stack" && "$2" == "extra" ]]; then
+        _akanda_slim_defaults
         build_akanda_slim_image
         upload_akanda_slim_image
         configure_akanda_slim_router

@@ -196,7 +196,8 @@ def _upload(glance, directory):
     with open(functions, 'w') as out:
         out.write(DEVSTACK_FUNCTIONS)
     script = ('set -e; source %s; source %s/devstack/settings; '
-              'source %s/devstack/plugin.sh; upload_akanda_slim_image; '
+              'source %s/devstack/plugin.sh; _akanda_slim_defaults; '
+              'upload_akanda_slim_image; '
               'echo "IMAGE_ID=$AKANDA_SLIM_IMAGE_ID"' % (functions, REPO,
                                                          REPO))
     environ = dict(glance.environ(), DEST=glance.dir,
@@ -274,6 +275,7 @@ class GlanceUploadTest(testtools.TestCase):
         self.assertEqual('virtio', properties['hw_disk_bus'])
         self.assertEqual('virtio', properties['hw_vif_model'])
         self.assertEqual('debian', properties['os_distro'])
+        self.assertEqual(images.RELEASE, properties['os_version'])
         with open(self.found['slim'].report_json) as report:
             packages = len(json.load(report)['packages'])
         self.assertEqual(str(packages),
