@@ -387,6 +387,29 @@ def root_cases(world, command, extra=()):
     conf_bad = w.root('%s-apt-conf-garbage' % command)
     w.write(os.path.join(conf_bad, 'etc/apt/apt.conf.d/99bad'),
             'APT::NeverAutoRemove { "unterminated\n')
+    lists = {}
+    for label, kind in (('index-fifo', 'fifo'), ('index-dev-zero', 'zero'),
+                        ('index-gz-garbage', 'garbage'),
+                        ('index-host-link', 'host'),
+                        ('sources-fifo', 'sources-fifo')):
+        root = lists[label] = w.root('%s-%s' % (command, label))
+        sources = os.path.join(root, 'etc/apt/sources.list')
+        index = os.path.join(root, 'var/lib/apt/lists',
+                             'mirror.example_d_dists_s_main_binary-amd64_'
+                             'Packages')
+        os.makedirs(os.path.dirname(index), exist_ok=True)
+        if kind == 'sources-fifo':
+            os.mkfifo(sources)
+            continue
+        w.write(sources, 'deb http://mirror.example/d s main\n')
+        if kind == 'fifo':
+            os.mkfifo(index)
+        elif kind == 'zero':
+            os.symlink('/dev/zero', index)
+        elif kind == 'garbage':
+            w.write(index + '.gz', 'not gzip\n')
+        else:
+            os.symlink(os.path.join(w.sentinel, 'status'), index)
     half = w.root('%s-half-configured' % command,
                   status=MINIMAL_STATUS.replace(
                       'Package: hello\nStatus: install ok installed',
@@ -428,6 +451,11 @@ def root_cases(world, command, extra=()):
         ('extended_states -> /dev/zero', ext_zero),
         ('apt.conf.d holds a FIFO', conf_fifo),
         ('apt.conf.d holds garbage', conf_bad),
+        ('apt index is a FIFO', lists['index-fifo']),
+        ('apt index -> /dev/zero', lists['index-dev-zero']),
+        ('apt index .gz is garbage', lists['index-gz-garbage']),
+        ('apt index -> a host file', lists['index-host-link']),
+        ('sources.list is a FIFO', lists['sources-fifo']),
         ('a half-configured package', half),
         ('a dpkg updates journal', journal),
         ('a path with a comma', comma),
@@ -441,7 +469,9 @@ def root_cases(world, command, extra=()):
     # Valid inputs, or ones a command may rightly read past.
     acceptable = ('a path with a comma', 'a path with a newline',
                   'status -> a host file', 'status-empty',
-                  'apt.conf.d holds a FIFO')
+                  'apt.conf.d holds a FIFO', 'apt index -> a host file',
+                  'apt index -> /dev/zero',
+                  'sources.list is a FIFO')
     return [Case(command, '--root: %s' % label,
                  [command, '--root', root] + list(extra),
                  accept_success=label in acceptable)

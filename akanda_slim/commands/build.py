@@ -40,8 +40,16 @@ def check_name(name):
             '"." or "-", printable)' % name)
 
 
+def check_output_dir(path):
+    """The output directory must be a directory, or not exist yet."""
+    if os.path.lexists(path) and not os.path.isdir(path):
+        raise errors.UsageError('--output-dir %s exists and is not a '
+                                'directory' % path)
+
+
 def run(args):
     check_name(args.name)
+    check_output_dir(args.output_dir)
     image_build.check_release(args.release)
     if os.geteuid() == 0:
         hostdeps.install_missing('build')

@@ -1,5 +1,6 @@
 """akanda-slim picture: an SVG of what two images are made of."""
 
+import argparse
 import contextlib
 import json
 import logging
@@ -26,7 +27,7 @@ def add_arguments(parser):
                         help='SVG file to write (default: %(default)s)')
     parser.add_argument('--names', nargs=2, metavar=('A', 'B'),
                         help='labels (default: the file names)')
-    parser.add_argument('--top', type=int, default=10,
+    parser.add_argument('--top', type=_positive, default=10,
                         help='biggest packages listed per image')
     parser.add_argument('--usage', nargs=2, metavar=('A.json', 'B.json'),
                         help='usage reports (akanda-slim usage --json) of '
@@ -34,6 +35,26 @@ def add_arguments(parser):
                         '(give - for an image without one)')
     parser.add_argument('--json', action='store_true',
                         help='also print the figures as JSON')
+
+
+def _positive(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError('%r is not a count of at least 1'
+                                         % text)
+    return value
+
+
+def _check_output(path):
+    """The SVG's path must be a file in an existing directory."""
+    if os.path.isdir(path):
+        raise errors.UsageError('-o %s is a directory: give a file name'
+                                % path)
+    if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+        raise errors.UsageError('-o %s: no such directory' % path)
 
 
 @contextlib.contextmanager
@@ -69,10 +90,14 @@ def _usage(path):
 def compose(path, name):
     LOG.info('reading %s', path)
     with _root(path) as root:
+        if not os.path.isdir(rootfs.resolve(root, 'var/lib/dpkg')):
+            raise errors.InputError('%s is not a Debian root or image (no '
+                                    'var/lib/dpkg)' % path)
         return composition.compose(root, name)
 
 
 def run(args):
+    _check_output(args.output)
     names = args.names or [_name(args.a), _name(args.b)]
     reports = [_usage(path) for path in (args.usage or ('-', '-'))]
     comps = [compose(args.a, names[0]), compose(args.b, names[1])]
