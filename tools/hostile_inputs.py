@@ -38,6 +38,7 @@ import sys
 import tempfile
 import time
 
+from akanda_slim.bootcheck import network
 from akanda_slim.processes import processes_in
 
 HEAVY_PROGRAMS = ('disk-image-create', 'dib-run-parts', 'mmdebstrap',
@@ -268,6 +269,7 @@ def run_case(world, case, timeout):
         case.setup()
     before = world.sentinel_digest()
     marks_before = akanda_marks(world)
+    networks_before = network.existing()
     started = time.monotonic()
     err_path = world.path('tmp/%d.err' % world.count)
     with open(err_path, 'w') as err:
@@ -312,6 +314,7 @@ def run_case(world, case, timeout):
         outcome.stderr = err.read()
     if not case.leaves_mounts:
         outcome.left = left_behind(world, child.pid, tmpdir, before,
+                                   networks_before,
                                    marks_before)
     if case.teardown is not None:
         case.teardown()
@@ -334,7 +337,8 @@ def akanda_marks(world):
     return marks
 
 
-def left_behind(world, pgid, tmpdir, sentinel_before, marks_before):
+def left_behind(world, pgid, tmpdir, sentinel_before, networks_before,
+                marks_before):
     """What the case left: each a short text. Cleans it up after."""
     left = []
     time.sleep(0.1)
@@ -354,6 +358,11 @@ def left_behind(world, pgid, tmpdir, sentinel_before, marks_before):
             os.listdir(tmpdir))[:5]))
     left += ['%s in %s' % marker for marker in
              sorted(akanda_marks(world) - marks_before)]
+    networks = network.existing()
+    for kind in ('netns', 'taps'):
+        new = sorted(set(networks[kind]) - set(networks_before[kind]))
+        if new:
+            left.append('%s left: %s' % (kind, ', '.join(new)))
     return left
 
 

@@ -26,6 +26,8 @@ INTERNAL = {'guest': '192.168.77.1', 'prefix': 24,
             'guest6': 'fd00:77:2::1', 'net6': 'fd00:77:2::/64',
             'dhcp_first': '192.168.77.100', 'dhcp_last': '192.168.77.150'}
 MGMT6 = 'fdca:3ba5:a17a:acda::1'
+TAP_PREFIXES = {'external': 'aksx', 'internal': 'aksi'}
+NAMESPACE_PREFIX = 'akanda-slim-'
 
 
 def why_not_available():
@@ -35,6 +37,20 @@ def why_not_available():
     if not os.path.exists('/dev/net/tun'):
         return '/dev/net/tun is missing'
     return None
+
+
+def existing():
+    """{'netns': [...], 'taps': [...]}: akanda-slim's on the host now."""
+    namespaces = _ip('netns', 'list', check=False).stdout
+    links = _ip('-o', 'link', 'show', check=False).stdout
+    return {
+        'netns': sorted(line.split()[0] for line in namespaces.splitlines()
+                        if line.startswith(NAMESPACE_PREFIX)),
+        'taps': sorted(name for name in (
+            line.split(':')[1].strip().split('@')[0]
+            for line in links.splitlines() if line.count(':') >= 2)
+            if name.startswith(tuple(TAP_PREFIXES.values()))),
+    }
 
 
 def _ip(*arguments, check=True):
@@ -47,9 +63,10 @@ class HostNetworks:
 
     def __init__(self):
         tag = uuid.uuid4().hex[:6]
-        self.taps = {'external': 'aksx%s' % tag, 'internal': 'aksi%s' % tag}
-        self.namespaces = {'external': 'akanda-slim-ext-%s' % tag,
-                           'internal': 'akanda-slim-int-%s' % tag}
+        self.taps = {role: prefix + tag
+                     for role, prefix in TAP_PREFIXES.items()}
+        self.namespaces = {role: '%s%s-%s' % (NAMESPACE_PREFIX, role[:3], tag)
+                           for role in TAP_PREFIXES}
         self.created = []
 
     def create_taps(self):

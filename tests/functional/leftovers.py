@@ -8,7 +8,8 @@ appeared while it ran.
 """
 
 import os
-import subprocess
+
+from akanda_slim.bootcheck import network
 
 
 def processes_naming(text):
@@ -26,20 +27,7 @@ def processes_naming(text):
     return found
 
 
-def host_networks():
-    """{'netns': [...], 'taps': [...]}: akanda-slim's, existing now."""
-    namespaces = subprocess.run(['ip', 'netns', 'list'], text=True,
-                                stdout=subprocess.PIPE).stdout
-    links = subprocess.run(['ip', '-o', 'link', 'show'], text=True,
-                           stdout=subprocess.PIPE).stdout
-    return {
-        'netns': sorted(n.split()[0] for n in namespaces.splitlines()
-                        if n.startswith('akanda-slim-')),
-        'taps': sorted(name for name in (
-            line.split(':')[1].strip().split('@')[0]
-            for line in links.splitlines())
-            if name.startswith(('aksx', 'aksi'))),
-    }
+host_networks = network.existing
 
 
 def of_report(report, log_dir):
