@@ -22,6 +22,8 @@ import re
 import shutil
 import sys
 
+import yaml
+
 from akanda_slim import dib_entry
 from akanda_slim import errors
 from akanda_slim import policy as policy_mod
@@ -42,6 +44,18 @@ APT_STATE = ('var/lib/apt/lists', 'var/cache/apt')
 # Elements that install packages in finalise.d, after the slim step: the
 # apt lists stay for them (finalise.d/99-slim-apt-lists drops them later).
 LATE_INSTALLERS = ('bootloader',)
+# This element: the packages it asks package-installs for stay.
+SLIM_ELEMENT = 'slim'
+GROWROOT = 'cloud-initramfs-growroot'
+# The cloud-init modules that grow the root partition and file system.
+GROWROOT_MODULES = ('growpart', 'resizefs')
+CLOUD_CFG = 'etc/cloud/cloud.cfg'
+CLOUD_CFG_D = 'etc/cloud/cloud.cfg.d'
+CLOUD_INIT_STAGES = ('cloud_init_modules', 'cloud_config_modules',
+                     'cloud_final_modules')
+# Build leftovers: dpkg's and debconf's backups of their own databases,
+# rewritten by them on their next run.
+BACKUP_FILES = ('var/lib/dpkg/*-old', 'var/cache/debconf/*-old')
 
 
 def declared_packages(root):
@@ -108,15 +122,74 @@ def boot_keep(installed):
                   and not name.startswith('linux-image'))
 
 
+def cloud_init_modules(root):
+    """Names of the modules cloud-init runs, from cloud.cfg and cloud.cfg.d.
+
+    As cloud-init merges them: a later file's stage list replaces an
+    earlier one's.
+    """
+    stages = {}
+    paths = [CLOUD_CFG] + sorted(
+        os.path.join(CLOUD_CFG_D, os.path.basename(p)) for p in glob.glob(
+            os.path.join(rootfs.resolve(root, CLOUD_CFG_D), '*.cfg')))
+    for path in paths:
+        full = rootfs.resolve(root, path)
+        if not os.path.isfile(full):
+            continue
+        text = rootfs.read_text(full, MAX_JSON, 'cloud-init configuration')
+        try:
+            config = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise errors.InputError('%s: not YAML (%s)'
+                                    % (full, exc)) from None
+        if not isinstance(config, dict):
+            continue
+        for stage in CLOUD_INIT_STAGES:
+            if isinstance(config.get(stage), list):
+                stages[stage] = config[stage]
+    names = set()
+    for modules in stages.values():
+        for entry in modules:
+            name = entry[0] if isinstance(entry, list) and entry else entry
+            if isinstance(name, str):
+                names.add(name.replace('-', '_'))
+    return names
+
+
+def growroot_removal(root, installed, environ):
+    """[GROWROOT] when DIB_SLIM_GROWROOT=cloud-init and it is installed.
+
+    Only when cloud-init runs its growpart and resizefs modules, which
+    grow the root partition and file system on the first boot instead.
+    """
+    choice = environ.get('DIB_SLIM_GROWROOT') or 'cloud-init'
+    if choice not in ('cloud-init', 'initramfs'):
+        raise errors.UsageError('DIB_SLIM_GROWROOT must be cloud-init or '
+                                'initramfs, not %r' % choice)
+    if choice == 'initramfs' or GROWROOT not in installed:
+        return []
+    missing = sorted(set(GROWROOT_MODULES) - cloud_init_modules(root))
+    if missing:
+        raise errors.UsageError(
+            'DIB_SLIM_GROWROOT=cloud-init removes %s, but cloud-init does '
+            'not run its %s module(s) in this image; set '
+            'DIB_SLIM_GROWROOT=initramfs' % (GROWROOT, ', '.join(missing)))
+    return [GROWROOT]
+
+
 def settings(target, root, environ):
     """(policy name, keep patterns, remove patterns) for the image."""
     installed = {p.name for p in target.packages.values()}
-    needed = appliance_packages(declared_packages(root), environ)
+    declared = declared_packages(root)
+    needed = appliance_packages(declared, environ)
     policy = environ.get('DIB_SLIM_POLICY') or (
         policy_mod.APPLIANCE if needed else policy_mod.RECOMMENDS)
     keep_kernel, remove = kernel_names(target.architecture, installed,
                                        environ)
-    keep = list(needed) + keep_kernel + boot_keep(installed)
+    remove += growroot_removal(root, installed, environ)
+    keep = list(needed) + keep_kernel + [
+        name for name in boot_keep(installed) + declared.get(
+            SLIM_ELEMENT, []) if name not in remove]
     keep += _words(environ, 'DIB_SLIM_KEEP')
     remove += _words(environ, 'DIB_SLIM_REMOVE')
     return policy, sorted(set(keep)), sorted(set(remove))
@@ -246,6 +319,9 @@ def prune(root, environ):
     freed['build logs'] = sum(
         _remove_contents(os.path.join(root, p), keep=())
         for p in LOG_FILES if os.path.lexists(os.path.join(root, p)))
+    freed['database backups'] = sum(
+        _remove_contents(path, keep=()) for pattern in BACKUP_FILES
+        for path in glob.glob(os.path.join(root, pattern)))
     if environ.get('DIB_SLIM_UDEV_HWDB', 'remove') == 'remove':
         freed['udev hwdb'] = sum(
             _remove_contents(os.path.join(root, p))

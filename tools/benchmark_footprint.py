@@ -10,11 +10,15 @@ kernel log: out-of-memory kill, kernel panic, or timeout).
 
     python tools/benchmark_footprint.py BASELINE.qcow2 SLIM.qcow2 \
         [--boots 5] [--start 256] [--stop 64] [--step 16] \
+        [--baseline-start MIB] [--slim-start MIB] [--budget-minutes N] \
         [--json footprint.json] [--skip-timing] [--skip-sweep]
 
-The sweep starts at ``--start`` MiB and goes down in ``--step`` MiB steps
-for each image until a boot fails its checks (or ``--stop``): one boot
-running every check per size.
+The sweep starts at ``--start`` MiB (or the image's own start) and goes
+down in ``--step`` MiB steps for each image until a boot fails its checks
+(or ``--stop``): one boot running every check per size. With
+``--budget-minutes`` no sweep boot starts once that many minutes have
+passed since the benchmark began; the table then says where each sweep
+was stopped, and the sizes below it were not measured.
 """
 
 import argparse
@@ -25,6 +29,7 @@ import os
 import re
 import sys
 import tempfile
+import time
 
 from akanda_slim.bootcheck import checks as checks_mod
 from akanda_slim.bootcheck import runner
@@ -79,12 +84,22 @@ def check_boot(image, memory_mib, log_dir):
     return result
 
 
-def sweep(image, start, stop, step, log_dir):
-    """Check boots from ``start`` MiB down; the smallest passing size."""
+def sweep(image, start, stop, step, log_dir, deadline=None,
+          clock=time.monotonic):
+    """Check boots from ``start`` MiB down; the smallest passing size.
+
+    No boot starts after ``deadline`` (a ``clock`` value): the result then
+    names the size it stopped at (``stopped_at_mib``).
+    """
     results = []
     smallest = None
     memory = start
     while memory >= stop:
+        if deadline is not None and clock() >= deadline:
+            logging.info('%s: time budget spent, not measured at %d MiB '
+                         'and below', image, memory)
+            return {'smallest_passing_mib': smallest, 'boots': results,
+                    'stopped_at_mib': memory}
         logging.info('%s at %d MiB', image, memory)
         result = check_boot(image, memory, log_dir)
         results.append(result)
@@ -128,6 +143,10 @@ def table(result):
             '%s MiB' % base['smallest_passing_mib'],
             '%s MiB' % slim['smallest_passing_mib']))
         for name, data in (('baseline', base), ('slim', slim)):
+            if data.get('stopped_at_mib'):
+                lines.append('  %s: sweep stopped by the time budget, not '
+                             'measured at %d MiB and below' % (
+                                 name, data['stopped_at_mib']))
             for boot in data['boots']:
                 if not boot['passed']:
                     lines.append('  %s at %d MiB: %s (%s) failed: %s' % (
@@ -145,11 +164,22 @@ def main(argv=None):
     parser.add_argument('--start', type=int, default=256)
     parser.add_argument('--stop', type=int, default=64)
     parser.add_argument('--step', type=int, default=16)
+    parser.add_argument('--baseline-start', type=int, default=None,
+                        help='first sweep size of the baseline '
+                        '(default: --start)')
+    parser.add_argument('--slim-start', type=int, default=None,
+                        help='first sweep size of the slim image '
+                        '(default: --start)')
+    parser.add_argument('--budget-minutes', type=float, default=None,
+                        help='start no sweep boot after this many minutes')
     parser.add_argument('--json', default='footprint.json')
     parser.add_argument('--log-dir', default=None)
     parser.add_argument('--skip-timing', action='store_true')
     parser.add_argument('--skip-sweep', action='store_true')
     args = parser.parse_args(argv)
+    began = time.monotonic()
+    deadline = (began + args.budget_minutes * 60
+                if args.budget_minutes is not None else None)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format='benchmark: %(message)s')
     log_dir = args.log_dir or tempfile.mkdtemp(prefix='footprint-',
@@ -159,10 +189,15 @@ def main(argv=None):
         result['timing'] = timing(args.baseline, args.slim, args.boots,
                                   log_dir)
     if not args.skip_sweep:
+        starts = {'baseline': args.baseline_start or args.start,
+                  'slim': args.slim_start or args.start}
+        # The slim image first: its minimum is the target a time budget
+        # must not cut.
         result['sweep'] = {
-            name: sweep(image, args.start, args.stop, args.step, log_dir)
-            for name, image in (('baseline', args.baseline),
-                                ('slim', args.slim))}
+            name: sweep(image, starts[name], args.stop, args.step, log_dir,
+                        deadline)
+            for name, image in (('slim', args.slim),
+                                ('baseline', args.baseline))}
     with open(args.json, 'w') as out:
         json.dump(result, out, indent=2)
     print(table(result))

@@ -38,3 +38,35 @@ class ClassifyTest(testtools.TestCase):
     def test_nothing_in_the_log_is_a_timeout(self):
         self.assertEqual(('timeout', ''),
                          self.bench.classify('[ 1.0] Linux version 6.12\n'))
+
+
+class SweepTest(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.bench = load()
+        self.booted = []
+
+        def check_boot(image, memory, log_dir):
+            self.booted.append(memory)
+            return {'memory_mib': memory, 'passed': memory >= 128}
+        self.bench.check_boot = check_boot
+
+    def test_down_to_the_first_failure(self):
+        result = self.bench.sweep('slim.qcow2', 160, 64, 16, '/tmp')
+        self.assertEqual([160, 144, 128, 112], self.booted)
+        self.assertEqual(128, result['smallest_passing_mib'])
+        self.assertNotIn('stopped_at_mib', result)
+
+    def test_time_budget_stops_before_a_boot_and_says_where(self):
+        ticks = iter([0, 10, 20])
+        result = self.bench.sweep('slim.qcow2', 160, 64, 16, '/tmp',
+                                  deadline=20, clock=lambda: next(ticks))
+        self.assertEqual([160, 144], self.booted)
+        self.assertEqual(144, result['smallest_passing_mib'])
+        self.assertEqual(128, result['stopped_at_mib'])
+        table = self.bench.table({'sweep': {
+            'baseline': {'smallest_passing_mib': 192, 'boots': []},
+            'slim': result}})
+        self.assertIn('slim: sweep stopped by the time budget, not '
+                      'measured at 128 MiB and below', table)

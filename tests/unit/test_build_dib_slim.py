@@ -171,6 +171,75 @@ class OptionsTest(base.RootTestCase):
         self.assertIn('--policy\nappliance\n', out.stream.read())
 
 
+class GrowrootTest(base.RootTestCase):
+    """DIB_SLIM_GROWROOT: cloud-init grows the root instead of the initrd."""
+
+    CLOUD_CFG = ('cloud_init_modules:\n - seed_random\n - growpart\n'
+                 ' - resizefs\ncloud_config_modules:\n - runcmd\n')
+
+    def setUp(self):
+        super().setUp()
+        self.root = self.make_root(
+            base.stanza('linux-image-cloud-amd64'),
+            base.stanza('cloud-initramfs-growroot'),
+            base.stanza('cloud-guest-utils'), base.stanza('xz-utils'))
+        installs(self.root, {
+            'pre-install.d': {'install': [['xz-utils', 'slim']]},
+            'install.d': {'install': [
+                ['cloud-initramfs-growroot', 'debian'],
+                ['linux-image-cloud-amd64', 'slim']]}})
+        self.write('etc/cloud/cloud.cfg', self.CLOUD_CFG)
+
+    def write(self, path, text):
+        path = os.path.join(self.root, path)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, 'w') as out:
+            out.write(text)
+
+    def pairs(self, environ):
+        words = dib_slim.options(self.root, environ)
+        return [(words[i], words[i + 1]) for i in range(0, len(words), 2)]
+
+    def test_removed_when_cloud_init_grows_the_root(self):
+        pairs = self.pairs({})
+        self.assertIn(('--remove', 'cloud-initramfs-growroot'), pairs)
+        self.assertNotIn(('--keep', 'cloud-initramfs-growroot'), pairs)
+        # growpart itself (cloud-guest-utils) stays for cloud-init
+        self.assertIn(('--keep', 'cloud-guest-utils'), pairs)
+
+    def test_kept_with_initramfs(self):
+        pairs = self.pairs({'DIB_SLIM_GROWROOT': 'initramfs'})
+        self.assertIn(('--keep', 'cloud-initramfs-growroot'), pairs)
+        self.assertNotIn(('--remove', 'cloud-initramfs-growroot'), pairs)
+
+    def test_refused_when_cloud_init_does_not_grow_the_root(self):
+        # a later cloud.cfg.d list replaces cloud.cfg's, as in cloud-init
+        self.write('etc/cloud/cloud.cfg.d/95-slim.cfg',
+                   'cloud_init_modules: [seed_random, growpart]\n')
+        exc = self.assertRaises(errors.UsageError, dib_slim.options,
+                                self.root, {})
+        self.assertIn('resizefs', str(exc))
+        self.assertIn('DIB_SLIM_GROWROOT=initramfs', str(exc))
+
+    def test_bad_value(self):
+        self.assertRaises(errors.UsageError, dib_slim.options, self.root,
+                          {'DIB_SLIM_GROWROOT': 'yes'})
+
+    def test_not_yaml_is_an_input_error(self):
+        self.write('etc/cloud/cloud.cfg.d/10-bad.cfg', 'a: [\n')
+        self.assertRaises(errors.InputError, dib_slim.options, self.root, {})
+
+    def test_module_names_from_lists_and_pairs(self):
+        self.write('etc/cloud/cloud.cfg.d/20.cfg',
+                   'cloud_final_modules:\n - [scripts-user, always]\n')
+        self.assertEqual({'seed_random', 'growpart', 'resizefs', 'runcmd',
+                          'scripts_user'},
+                         dib_slim.cloud_init_modules(self.root))
+
+    def test_packages_the_slim_element_asked_for_stay(self):
+        self.assertIn(('--keep', 'xz-utils'), self.pairs({}))
+
+
 class PruneTest(base.RootTestCase):
 
     def write(self, root, path, data='x' * 5000):
@@ -192,6 +261,9 @@ class PruneTest(base.RootTestCase):
                      'var/lib/apt/lists/mirror_Packages',
                      'var/cache/apt/pkgcache.bin', 'var/log/dpkg.log',
                      'var/log/apt/history.log', 'etc/udev/hwdb.bin',
+                     'var/lib/dpkg/status-old', 'var/lib/dpkg/status',
+                     'var/cache/debconf/templates.dat-old',
+                     'var/cache/debconf/templates.dat',
                      'usr/lib/python3/dist-packages/m/__pycache__/m.pyc'):
             self.write(root, path)
         os.makedirs(os.path.join(root, 'var/lib/apt/lists/partial'))
@@ -208,11 +280,15 @@ class PruneTest(base.RootTestCase):
         self.assertFalse(exists('var/log/apt/history.log'))
         self.assertTrue(exists('var/log/apt'))
         self.assertFalse(exists('etc/udev/hwdb.bin'))
+        self.assertFalse(exists('var/lib/dpkg/status-old'))
+        self.assertTrue(exists('var/lib/dpkg/status'))
+        self.assertFalse(exists('var/cache/debconf/templates.dat-old'))
+        self.assertTrue(exists('var/cache/debconf/templates.dat'))
         self.assertFalse(exists('usr/lib/python3/dist-packages/m/'
                                 '__pycache__'))
         self.assertEqual({'apt lists and caches', 'build logs',
-                          'dpkg path excludes', 'python bytecode caches',
-                          'udev hwdb'}, set(freed))
+                          'database backups', 'dpkg path excludes',
+                          'python bytecode caches', 'udev hwdb'}, set(freed))
         self.assertGreater(freed['dpkg path excludes'], 0)
 
     def test_apt_lists_stay_for_the_bootloader_element(self):
