@@ -27,10 +27,9 @@ import lzma
 import os
 import re
 
-from debian import debian_support
-
 from akanda_slim import errors
 from akanda_slim import process
+from akanda_slim import relations
 from akanda_slim import rootfs
 
 LISTS_DIR = 'var/lib/apt/lists'
@@ -129,16 +128,8 @@ def _one_line_sources(text):
 
 def _deb822_sources(text):
     for stanza in re.split(r'\n[ \t]*\n', text):
-        fields, last = {}, None
-        for line in stanza.splitlines():
-            if line.startswith('#'):
-                continue
-            if line[:1] in (' ', '\t') and last:
-                fields[last] += ' ' + line.strip()
-            elif ':' in line:
-                last, value = line.split(':', 1)
-                last = last.strip().lower()
-                fields[last] = value.strip()
+        fields = _fields('\n'.join(line for line in stanza.splitlines()
+                                   if not line.startswith('#')))
         if 'deb' not in fields.get('types', '').split() or \
                 fields.get('enabled', 'yes').lower() in _FALSE:
             continue
@@ -278,8 +269,8 @@ def versions_equal(left, right):
     if left == right:
         return True
     try:
-        return debian_support.version_compare(left, right) == 0
-    except ValueError:
+        return relations.compare_versions(left, right) == 0
+    except ValueError:  # an index's version dpkg could not parse
         return False
 
 
