@@ -54,7 +54,7 @@ POLICIES = (RECOMMENDS, APPLIANCE)
 # What a service VM cannot boot or be reached without.
 BOOT_CRITICAL = (
     'linux-image-*', 'init', 'systemd-sysv', 'systemd', 'udev',
-    'initramfs-tools', 'dracut', 'busybox', 'kmod',
+    'initramfs-tools', 'tiny-initramfs', 'dracut', 'kmod',
     'grub-pc', 'grub-efi-amd64', 'grub-efi-amd64-signed', 'shim-signed',
     'ifupdown', 'isc-dhcp-client', 'dhcpcd-base', 'netplan.io',
     'systemd-resolved', 'iproute2', 'openssh-server', 'cloud-init',
@@ -63,6 +63,9 @@ BOOT_CRITICAL = (
     'grub-pc-bin', 'grub2-common', 'grub-efi-amd64*',
     'cloud-initramfs-growroot', 'cloud-guest-utils',
 )
+# Boot-critical only beside the package that puts them in the initramfs:
+# tiny-initramfs' init is one static binary and needs no shell.
+BOOT_CRITICAL_BESIDE = {'busybox': 'initramfs-tools'}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -241,6 +244,13 @@ def _policy_roots(target, policy, warnings):
             for key in _matching(sorted(target.packages), target.packages,
                                  pattern):
                 roots.setdefault(key, 'boot-critical (%s)' % pattern)
+        for pattern, user in BOOT_CRITICAL_BESIDE.items():
+            if user not in target.packages:
+                continue
+            for key in _matching(sorted(target.packages), target.packages,
+                                 pattern):
+                roots.setdefault(key, 'boot-critical (%s, beside %s)'
+                                 % (pattern, user))
     return roots
 
 

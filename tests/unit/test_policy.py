@@ -218,6 +218,17 @@ class AppliancePolicyTest(base.RootTestCase):
                              boot_critical=False)
         self.assertEqual(['openssh-server'], result.remove_names)
 
+    def test_busybox_is_boot_critical_only_beside_initramfs_tools(self):
+        result = self.decide(S('busybox'), S('initramfs-tools'),
+                             name=policy.APPLIANCE)
+        self.assertEqual([], result.remove_names)
+        self.assertEqual('boot-critical (busybox, beside initramfs-tools)',
+                         result.roots['busybox'])
+        result = self.decide(S('busybox'), S('tiny-initramfs'),
+                             name=policy.APPLIANCE)
+        self.assertEqual(['busybox'], result.remove_names)
+        self.assertIn('boot-critical', result.roots['tiny-initramfs'])
+
     def test_keep_patterns_are_globs(self):
         result = self.decide(S('bird2'), S('bird2-doc'), S('dnsmasq'),
                              name=policy.APPLIANCE,

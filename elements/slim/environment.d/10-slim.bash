@@ -23,13 +23,19 @@ export DIB_SLIM_ZRAM_SWAP=${DIB_SLIM_ZRAM_SWAP:-}
 export DIB_SLIM_TRANSPARENT_HUGEPAGE=${DIB_SLIM_TRANSPARENT_HUGEPAGE-never}
 export DIB_SLIM_KERNEL_MODULES_KEEP=${DIB_SLIM_KERNEL_MODULES_KEEP-"net/ drivers/net/bonding/ drivers/net/team/ drivers/net/vxlan/ drivers/net/wireguard/ drivers/net/ipvlan/ drivers/net/hyperv/ drivers/net/vmxnet3/ drivers/net/virtio_net drivers/net/net_failover drivers/net/tun drivers/net/tap drivers/net/veth drivers/net/dummy drivers/net/macvlan drivers/net/macvtap drivers/net/geneve drivers/net/vrf drivers/net/ifb drivers/net/xen-netfront drivers/net/gtp drivers/net/bareudp drivers/net/nlmon drivers/virtio/ drivers/block/virtio_blk drivers/block/xen-blkfront drivers/block/zram/ drivers/scsi/scsi_mod drivers/scsi/scsi_common drivers/scsi/sd_mod drivers/scsi/sr_mod drivers/scsi/sg drivers/scsi/virtio_scsi drivers/scsi/hv_storvsc drivers/scsi/scsi_transport_fc drivers/scsi/vmw_pvscsi drivers/scsi/xen-scsifront drivers/ata/ drivers/nvme/ drivers/cdrom/ drivers/char/ drivers/hv/ drivers/xen/ drivers/input/ drivers/ptp/ drivers/pci/ drivers/acpi/ drivers/platform/ drivers/virt/ drivers/watchdog/ fs/isofs/ fs/fat/ fs/vfat/ fs/nls/ fs/overlayfs/ fs/fuse/ fs/autofs/ fs/efivarfs/ lib/ crypto/ arch/ block/ mm/ virt/"}
 # tiny-initramfs mounts root=/dev/... and UUID=, not LABEL=: a whole-disk
-# image (element vm, whose boot loader passes root=LABEL=) keeps
-# initramfs-tools.
-export DIB_SLIM_INITRAMFS=${DIB_SLIM_INITRAMFS:-initramfs-tools}
+# image (elements vm or bootloader, whose boot loader passes root=LABEL=)
+# keeps initramfs-tools, and so does growing the root in the initramfs.
+export DIB_SLIM_INITRAMFS=${DIB_SLIM_INITRAMFS:-auto}
 if [ "$DIB_SLIM_INITRAMFS" = auto ]; then
     case " ${IMAGE_ELEMENT:-vm} " in
-        *" vm "*) DIB_SLIM_INITRAMFS_TOOL=initramfs-tools ;;
-        *) DIB_SLIM_INITRAMFS_TOOL=tiny ;;
+        *" vm "*|*" bootloader "*) DIB_SLIM_INITRAMFS_TOOL=initramfs-tools ;;
+        *)
+            if [ "$DIB_SLIM_GROWROOT" = initramfs ]; then
+                DIB_SLIM_INITRAMFS_TOOL=initramfs-tools
+            else
+                DIB_SLIM_INITRAMFS_TOOL=tiny
+            fi
+            ;;
     esac
 else
     DIB_SLIM_INITRAMFS_TOOL=$DIB_SLIM_INITRAMFS
