@@ -5,6 +5,7 @@ export DIB_SLIM_REMOVE=${DIB_SLIM_REMOVE:-}
 export DIB_SLIM_DRY_RUN=${DIB_SLIM_DRY_RUN:-0}
 export DIB_SLIM_MAX_SIZE=${DIB_SLIM_MAX_SIZE:-}
 export DIB_SLIM_LOCALES=${DIB_SLIM_LOCALES:-"en en_US C.UTF-8"}
+export DIB_SLIM_LOCALE_GEN=${DIB_SLIM_LOCALE_GEN-}
 export DIB_SLIM_PYCACHE=${DIB_SLIM_PYCACHE:-imported}
 export DIB_SLIM_UDEV_HWDB=${DIB_SLIM_UDEV_HWDB:-remove}
 export DIB_SLIM_INITRAMFS_MODULES=${DIB_SLIM_INITRAMFS_MODULES-"virtio_pci virtio_blk virtio_scsi sd_mod ata_piix ahci xen-blkfront"}
