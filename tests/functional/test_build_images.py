@@ -103,6 +103,13 @@ class BuildImagesTest(testtools.TestCase):
         self.assertNotIn('linux-image-amd64', slim.packages)
         self.assertIn('linux-image-cloud-amd64', slim.packages)
         self.assertLess(slim.qcow2_bytes, baseline.qcow2_bytes)
+        if slim.kernel is not None:
+            # A filesystem image boots through tiny-initramfs
+            # (DIB_SLIM_INITRAMFS=auto); udev and busybox are not in it.
+            self.assertIn('tiny-initramfs', slim.packages)
+            for package in ('initramfs-tools', 'busybox'):
+                self.assertNotIn(package, slim.packages)
+            self.assertLess(os.path.getsize(slim.initrd), 2 * 1048576)
 
         table = comparison_table(baseline, slim)
         self.addDetail('comparison', content.text_content(table))
