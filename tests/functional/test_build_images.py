@@ -139,6 +139,20 @@ class BuildImagesTest(testtools.TestCase):
                 os.path.join(root, 'usr/lib/modules')) for f in files
                 if '/arch/x86/kvm' in d]
             self.assertEqual([], kvm)
+            # DIB_SLIM_MACHINE_ID=empty: a new ID per instance, no systemd
+            # first boot; the image carries no SSH host key, so every
+            # instance makes its own (sshd-keygen may run on any boot).
+            with open(os.path.join(root, 'etc/machine-id')) as machine_id:
+                self.assertEqual('', machine_id.read())
+            self.assertEqual([], [name for name in os.listdir(
+                os.path.join(root, 'etc/ssh'))
+                if name.startswith('ssh_host_')])
+            self.assertTrue(os.path.exists(os.path.join(
+                root, 'etc/systemd/system/sshd-keygen.service.d',
+                'slim-any-boot.conf')))
+            # DIB_SLIM_LOCALE_GEN empty: no compiled locale but C.UTF-8.
+            self.assertFalse(os.path.exists(os.path.join(
+                root, 'usr/lib/locale/locale-archive')))
 
     def test_rebuild_gives_the_same_package_set(self):
         slim = images.slim_image()
