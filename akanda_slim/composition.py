@@ -25,8 +25,8 @@ DOC_PATHS = ('/usr/share/doc/', '/usr/share/man/', '/usr/share/info/',
 KERNEL_PATHS = ('/boot/', '/usr/lib/modules/', '/lib/modules/',
                 '/usr/lib/firmware/', '/lib/firmware/')
 KERNEL_PACKAGES = ('linux-image-*', 'linux-modules-*', 'firmware-*',
-                   'initramfs-tools*', 'busybox', 'klibc-utils',
-                   'libklibc', 'kmod', 'linux-base')
+                   'initramfs-tools*', 'tiny-initramfs*', 'busybox',
+                   'klibc-utils', 'libklibc', 'kmod', 'linux-base')
 PYTHON_PACKAGES = ('python3*', 'libpython3*', 'gunicorn')
 PYTHON_PATHS = ('/usr/lib/python3', '/usr/local/lib/python3')
 # The router stack: what the akanda-appliance element declares (its
