@@ -281,3 +281,31 @@ def merged_record(records, version, key):
                 record.version, version):
             return record
     return None
+
+
+def stanzas_mentioning(root, names):
+    """Field dicts of the index stanzas where any of ``names`` occurs.
+
+    One list per index file, in apt's reading order (for apt_groups).
+    """
+    if not names:
+        return []
+    word = re.compile(
+        rb'(?<![A-Za-z0-9.+-])(?:%s)(?![A-Za-z0-9.+-])' % b'|'.join(
+            re.escape(name.encode('utf-8')) for name in sorted(names)),
+        re.I)
+    result = []
+    for path in index_files(root):
+        data = b'\n' + read_index(path)
+        stanzas, last_start = [], None
+        for match in word.finditer(data):
+            start = data.rfind(b'\n\n', 0, match.start() + 1)
+            if start == last_start:
+                continue
+            last_start = start
+            end = data.find(b'\n\n', match.end())
+            stanza = data[start + 2 if start >= 0 else 1:
+                          end if end >= 0 else len(data)]
+            stanzas.append(_fields(stanza.decode('utf-8', 'replace')))
+        result.append(stanzas)
+    return result

@@ -11,6 +11,7 @@ import logging
 import os
 import re
 
+from akanda_slim import apt_groups
 from akanda_slim import apt_lists
 from akanda_slim import aptconf
 from akanda_slim import dpkg_status
@@ -207,8 +208,8 @@ def parse_auto_marks(text):
     """(name, architecture) pairs apt marked automatic in extended_states.
 
     As apt reads it: a stanza counts when Auto-Installed is a positive
-    integer; a stanza without Architecture has architecture '' and applies
-    to the package on every architecture.
+    integer; a stanza without Architecture has architecture '' (see
+    ``apt_groups`` for the packages apt applies it to).
     """
     auto = set()
     for stanza in _STANZA_BREAK.split(text):
@@ -248,7 +249,8 @@ def unfinished_business(package, key):
     return None
 
 
-def parse_status(text, where, auto_marks=frozenset(), root=None):
+def parse_status(text, where, auto_marks=frozenset(), root=None,
+                 index_stanzas=()):
     """Parse dpkg status text: (architecture, installed, config_files).
 
     The reader is dpkg's (``dpkg_status``): what dpkg refuses is a
@@ -262,6 +264,13 @@ def parse_status(text, where, auto_marks=frozenset(), root=None):
                 for line, fields in stanzas]
     architecture = next((p.architecture for p in packages
                          if p.name == 'dpkg'), 'amd64')
+    marks = {(name, '' if arch == 'any' else apt_groups.normal_arch(
+        arch, architecture) if arch else '') for name, arch in auto_marks}
+    archless = {name for name, arch in marks if not arch}
+    if archless:
+        archless = apt_groups.marked_by_archless(
+            archless, list(index_stanzas) + [[f for _l, f in stanzas]],
+            architecture)
     installed, config_files, unfinished = {}, {}, []
     for package in packages:
         key = package.name
@@ -275,9 +284,9 @@ def parse_status(text, where, auto_marks=frozenset(), root=None):
         if package.size_warning:
             LOG.warning('%s', package.size_warning)
         # apt records arch:all packages under the native architecture.
-        package.auto = ((package.name, '') in auto_marks
+        package.auto = (package.name in archless
                         or (package.name, architecture if arch == 'all'
-                            else arch) in auto_marks)
+                            else arch) in marks)
         if package.status == INSTALLED:
             installed[key] = package
         elif package.status == CONFIG_FILES:
@@ -357,8 +366,10 @@ def read_target(root):
     auto_marks = read_auto_marks(rootfs.resolve(root, EXTENDED_STATES_FILE))
     text = rootfs.read_bytes(status_path, MAX_STATUS, 'dpkg status file') \
         .decode('utf-8', 'surrogateescape')
+    archless = {name for name, arch in auto_marks if arch in ('', 'any')}
     architecture, installed, config_files = parse_status(
-        text, status_path, auto_marks, root=root)
+        text, status_path, auto_marks, root=root,
+        index_stanzas=apt_lists.stanzas_mentioning(root, archless))
     merge_indexes(root, architecture, installed)
     LOG.info('%s: %d installed packages, %d with configuration left', root,
              len(installed), len(config_files))

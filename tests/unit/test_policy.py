@@ -117,6 +117,40 @@ class RecommendsPolicyTest(base.RootTestCase):
         result = policy.decide(target.read_target(root), policy.Policy())
         self.assertEqual(['lib', 'lib:i386'], sorted(result.remove_names))
 
+    def archless(self, *stanzas, states):
+        root = self.make_root(S('dpkg'), *stanzas)
+        with open(os.path.join(root, target.EXTENDED_STATES_FILE),
+                  'w') as extended:
+            extended.write(states)
+        return sorted(policy.decide(target.read_target(root),
+                                    policy.Policy()).remove_names)
+
+    def test_arch_less_stanza_skipped_when_a_relation_made_a_foreign_first(
+            self):
+        # apt-get -s autoremove keeps zzz: its group's first package is the
+        # virtual zzz:i386 aaa's Conflicts created (FindPkg "any").
+        marks = ('Package: aaa\nArchitecture: amd64\nAuto-Installed: 1\n\n'
+                 'Package: zzz\nAuto-Installed: 1\n')
+        for field in ('Conflicts', 'Breaks', 'Replaces', 'Recommends'):
+            self.assertEqual(['aaa'], self.archless(
+                S('aaa', **{field: 'zzz:i386'}), S('zzz'), states=marks))
+        self.assertEqual(['aaa'], self.archless(
+            S('aaa', Depends='zzz:i386 | zzz'), S('zzz'), states=marks))
+        # zzz's own stanza first, or :any, or an unqualified relation:
+        # the mark applies.
+        self.assertEqual(['aaa', 'zzz'], self.archless(
+            S('zzz'), S('aaa', Conflicts='zzz:i386'), states=marks))
+        for depends in ('zzz:any', 'zzz', 'zzz:amd64 (>= 1)'):
+            self.assertEqual(['aaa', 'zzz'], self.archless(
+                S('aaa', Depends=depends), S('zzz', Multi_Arch='allowed'),
+                states=marks))
+
+    def test_extended_states_architecture_all_is_the_native_one(self):
+        self.assertEqual(['aaa', 'zzz'], self.archless(
+            S('aaa', Architecture='all', Depends='zzz'), S('zzz'),
+            states='Package: aaa\nArchitecture: all\nAuto-Installed: 1\n\n'
+                   'Package: zzz\nAuto-Installed: 1\n'))
+
     def test_apt_itself_is_essential_to_apt(self):
         result = self.decide(S('apt'), auto=['apt'])
         self.assertEqual([], result.remove_names)
