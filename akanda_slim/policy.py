@@ -8,11 +8,12 @@ recommends
     apt's own autoremove with Recommends and Suggests not important
     (apt-pkg/depcache.cc MarkRequired, MarkPackage, Sweep). Roots: packages
     not marked automatic (extended_states; a stanza without Architecture
-    marks every architecture), Essential (and ``apt`` itself, as apt forces
-    it), Protected/Important, ``Priority: required``, matches of the
-    target's ``APT::NeverAutoRemove`` (regular expressions, any case), the
-    newest ``APT::NeverAutoRemove::KernelCount`` kernel versions (default
-    2; the booted kernel is the build host's, so it does not count) and held
+    marks every architecture, or nothing: see ``apt_groups``), Essential
+    (and ``apt`` itself, as apt forces it), Protected/Important,
+    ``Priority: required``, matches of the target's
+    ``APT::NeverAutoRemove`` (regular expressions, any case), the newest
+    ``APT::NeverAutoRemove::KernelCount`` kernel versions (default 2; the
+    booted kernel is the build host's, so it does not count) and held
     packages. From each root apt follows every installed package satisfying
     a Depends/Pre-Depends alternative, but of providers built from one
     source only those of the newest source version, and of several
