@@ -182,6 +182,8 @@ def main(argv=None):
                 if args.budget_minutes is not None else None)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format='benchmark: %(message)s')
+    if args.log_dir:
+        os.makedirs(args.log_dir, exist_ok=True)
     log_dir = args.log_dir or tempfile.mkdtemp(prefix='footprint-',
                                                dir='/var/tmp')
     result = {'log_dir': log_dir}
