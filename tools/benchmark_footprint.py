@@ -34,6 +34,7 @@ import time
 from akanda_slim.bootcheck import checks as checks_mod
 from akanda_slim.bootcheck import runner
 from akanda_slim import errors
+from akanda_slim import termination
 
 OOM = re.compile(r'Out of memory: Killed process \d+ \((?P<name>[^)]+)\)'
                  r'|oom-kill:.*task=(?P<task>[^,\s]+)')
@@ -207,5 +208,15 @@ def main(argv=None):
     return 0
 
 
+def guarded_main(argv=None):
+    """main, with SIGTERM/SIGINT/SIGHUP unwinding QEMU and its networks."""
+    try:
+        with termination.handled():
+            return main(argv)
+    except termination.Interrupted as exc:
+        print('benchmark: %s' % exc, file=sys.stderr)
+        return 130
+
+
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(guarded_main())
