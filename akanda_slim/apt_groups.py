@@ -15,6 +15,8 @@ Checked against ``apt-get -s autoremove`` (the cases of
 tests/unit/test_policy.py, the functional fuzzer).
 """
 
+# extended_states Architecture values apt reads as FindPkg(name, "any").
+ARCHLESS = ('', 'any')
 RELATION_ORDER = ('pre-depends', 'depends', 'conflicts', 'breaks',
                   'recommends', 'suggests', 'replaces', 'enhances',
                   'provides')

@@ -215,6 +215,18 @@ def read_index(path):
 _PACKAGE_LINE = re.compile(rb'\nPackage:[ \t]*(\S+)')
 
 
+def _stanza_around(data, match):
+    """(start, text) of the index stanza holding ``match`` in ``data``.
+
+    Archive indexes separate stanzas by one empty line; ``data`` starts
+    with a newline.
+    """
+    start = data.rfind(b'\n\n', 0, match.start() + 1)
+    end = data.find(b'\n\n', match.end())
+    stanza = data[start + 2 if start >= 0 else 1:end if end >= 0 else None]
+    return start, stanza.decode('utf-8', 'replace')
+
+
 def _fields(stanza):
     fields, last = {}, None
     for line in stanza.split('\n'):
@@ -243,13 +255,7 @@ def read_indexes(root, native, names):
             name = match.group(1).decode('utf-8', 'replace').lower()
             if name not in wanted_names:
                 continue
-            # Archive indexes separate stanzas by one empty line.
-            start = data.rfind(b'\n\n', 0, match.start() + 1)
-            end = data.find(b'\n\n', match.end())
-            stanza = data[start + 2 if start >= 0 else 1:
-                          end if end >= 0 else len(data)]
-            stanza = stanza.decode('utf-8', 'replace')
-            fields = _fields(stanza)
+            fields = _fields(_stanza_around(data, match)[1])
             arch = fields.get('architecture', native) or native
             key = name if arch in (native, 'all') else '%s:%s' % (name, arch)
             if key not in wanted:
@@ -299,13 +305,9 @@ def stanzas_mentioning(root, names):
         data = b'\n' + read_index(path)
         stanzas, last_start = [], None
         for match in word.finditer(data):
-            start = data.rfind(b'\n\n', 0, match.start() + 1)
-            if start == last_start:
-                continue
+            start, stanza = _stanza_around(data, match)
+            if start != last_start:
+                stanzas.append(_fields(stanza))
             last_start = start
-            end = data.find(b'\n\n', match.end())
-            stanza = data[start + 2 if start >= 0 else 1:
-                          end if end >= 0 else len(data)]
-            stanzas.append(_fields(stanza.decode('utf-8', 'replace')))
         result.append(stanzas)
     return result

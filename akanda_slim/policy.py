@@ -241,17 +241,14 @@ def _policy_roots(target, policy, warnings):
         if reason:
             roots[key] = reason
     if policy.name == APPLIANCE and policy.boot_critical:
-        for pattern in BOOT_CRITICAL:
+        patterns = [(pattern, pattern) for pattern in BOOT_CRITICAL] + [
+            (pattern, '%s, beside %s' % (pattern, user))
+            for pattern, user in BOOT_CRITICAL_BESIDE.items()
+            if user in target.packages]
+        for pattern, why in patterns:
             for key in _matching(sorted(target.packages), target.packages,
                                  pattern):
-                roots.setdefault(key, 'boot-critical (%s)' % pattern)
-        for pattern, user in BOOT_CRITICAL_BESIDE.items():
-            if user not in target.packages:
-                continue
-            for key in _matching(sorted(target.packages), target.packages,
-                                 pattern):
-                roots.setdefault(key, 'boot-critical (%s, beside %s)'
-                                 % (pattern, user))
+                roots.setdefault(key, 'boot-critical (%s)' % why)
     return roots
 
 

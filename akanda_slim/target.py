@@ -264,8 +264,9 @@ def parse_status(text, where, auto_marks=frozenset(), root=None,
                 for line, fields in stanzas]
     architecture = next((p.architecture for p in packages
                          if p.name == 'dpkg'), 'amd64')
-    marks = {(name, '' if arch == 'any' else apt_groups.normal_arch(
-        arch, architecture) if arch else '') for name, arch in auto_marks}
+    marks = {(name, '' if arch in apt_groups.ARCHLESS
+              else apt_groups.normal_arch(arch, architecture))
+             for name, arch in auto_marks}
     archless = {name for name, arch in marks if not arch}
     if archless:
         archless = apt_groups.marked_by_archless(
@@ -366,7 +367,8 @@ def read_target(root):
     auto_marks = read_auto_marks(rootfs.resolve(root, EXTENDED_STATES_FILE))
     text = rootfs.read_bytes(status_path, MAX_STATUS, 'dpkg status file') \
         .decode('utf-8', 'surrogateescape')
-    archless = {name for name, arch in auto_marks if arch in ('', 'any')}
+    archless = {name for name, arch in auto_marks
+                if arch in apt_groups.ARCHLESS}
     architecture, installed, config_files = parse_status(
         text, status_path, auto_marks, root=root,
         index_stanzas=apt_lists.stanzas_mentioning(root, archless))
