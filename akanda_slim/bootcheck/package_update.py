@@ -36,7 +36,11 @@ def sources(release, root='/', environ=None):
 
 
 def apt_options(workdir):
-    """apt -o options confining its configuration and state to workdir."""
+    """apt -o options confining its configuration and state to workdir.
+
+    The paths are absolute: apt reads a relative one from /etc/apt.
+    """
+    workdir = os.path.abspath(workdir)
     paths = {name: os.path.join(workdir, name) for name in
              ('lists', 'cache', 'parts', 'sources.list', 'status')}
     for name in ('lists', 'cache', 'parts'):

@@ -93,8 +93,7 @@ def _boot(image, kernel, initrd, seed, workdir, number, options,
     return machine
 
 
-def _wait(machine, ssh, options):
-    deadline = machine.started_at + options.boot_timeout
+def _wait_for_ssh(machine, ssh, options, deadline):
     if not ssh.wait_ready(deadline, machine.alive):
         panic = machine.panic()
         if panic:
@@ -104,9 +103,27 @@ def _wait(machine, ssh, options):
                'no SSH within %d s' % options.boot_timeout)
         raise errors.BootError('%s; serial console log: %s'
                                % (why, machine.console_log))
+
+
+def _wait(machine, ssh, options):
+    """Wait for SSH, then for the boot to finish; the boot's timings.
+
+    cloud-init's config stage may restart sshd after SSH first answered
+    (a session caught in the restart ends with ssh's own exit status,
+    255): SSH is then awaited again, within the same boot timeout.
+    """
+    deadline = machine.started_at + options.boot_timeout
+    _wait_for_ssh(machine, ssh, options, deadline)
     ssh_ready = time.monotonic() - machine.started_at
-    state = ssh.run('sudo systemctl is-system-running --wait',
-                    timeout=options.boot_timeout).stdout.strip()
+    while True:
+        result = ssh.run('sudo systemctl is-system-running --wait',
+                         timeout=max(5, int(deadline - time.monotonic())))
+        if result.returncode != ssh_mod.SSH_FAILED:
+            break
+        LOG.info('SSH dropped while waiting for the boot to finish '
+                 '(sshd restarted?); waiting for SSH again')
+        _wait_for_ssh(machine, ssh, options, deadline)
+    state = result.stdout.strip()
     boot_done = time.monotonic() - machine.started_at
     LOG.info('SSH ready after %.1f s, boot finished (%s) after %.1f s',
              ssh_ready, state, boot_done)

@@ -11,6 +11,9 @@ from akanda_slim import process
 
 LOG = logging.getLogger(__name__)
 
+# ssh's own exit status when the connection, not the command, failed.
+SSH_FAILED = 255
+
 
 class Ssh:
     """ssh to ``user``@127.0.0.1:``port`` (QEMU forwards it to the guest)."""
@@ -53,7 +56,8 @@ class Ssh:
                                timeout=timeout, check=False,
                                merge_stderr=False)
         except errors.CommandError as failure:
-            return subprocess.CompletedProcess(remote, 255, '', str(failure))
+            return subprocess.CompletedProcess(remote, SSH_FAILED, '',
+                                               str(failure))
 
     def check(self, remote, timeout=120, input=None):
         """Run and return stdout; VerificationError with stderr if it fails."""

@@ -205,6 +205,65 @@ class InterleavedBootsTest(testtools.TestCase):
         self.assertEqual(['a', 'b', 'b'], log)
 
 
+class WaitForBootTest(testtools.TestCase):
+    """SSH that drops once sshd restarts is awaited again, not failed."""
+
+    class FakeMachine:
+        console_log = 'console-1.log'
+
+        def __init__(self):
+            self.started_at = time.monotonic()
+
+        def alive(self):
+            return True
+
+        def panic(self):
+            return None
+
+        def running(self):
+            return True
+
+    class FakeSsh:
+        def __init__(self, answers):
+            self.answers = list(answers)
+            self.commands, self.waits = [], 0
+
+        def wait_ready(self, deadline, alive):
+            self.waits += 1
+            return time.monotonic() < deadline
+
+        def run(self, remote, timeout):
+            self.commands.append(remote)
+            code, out = self.answers.pop(0)
+            return subprocess.CompletedProcess(remote, code, out, '')
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fixtures.FakeLogger())
+
+    def test_a_dropped_session_waits_for_ssh_again(self):
+        ssh = self.FakeSsh([(255, ''), (0, 'running\n')])
+        timings = runner._wait(self.FakeMachine(), ssh,
+                               runner.Options(boot_timeout=60))
+        self.assertEqual('running', timings['system_state'])
+        self.assertEqual(2, ssh.waits)
+        self.assertEqual(2, len(ssh.commands))
+
+    def test_a_degraded_boot_is_reported_not_retried(self):
+        ssh = self.FakeSsh([(1, 'degraded\n')])
+        timings = runner._wait(self.FakeMachine(), ssh,
+                               runner.Options(boot_timeout=60))
+        self.assertEqual('degraded', timings['system_state'])
+        self.assertEqual(1, ssh.waits)
+
+    def test_ssh_that_never_comes_back_ends_at_the_timeout(self):
+        machine = self.FakeMachine()
+        machine.started_at -= 61
+        ssh = self.FakeSsh([])
+        self.assertRaises(errors.BootError, runner._wait, machine, ssh,
+                          runner.Options(boot_timeout=60))
+
+
 class PanicTest(testtools.TestCase):
 
     PANIC = ('[    3.56] ---[ end Kernel panic - not syncing: Fatal '
@@ -696,6 +755,17 @@ class PackageUpdateTest(testtools.TestCase):
         for value in values:
             self.assertTrue(value.startswith(work) or value == os.devnull,
                             value)
+
+    def test_a_relative_work_directory_gives_absolute_paths(self):
+        # apt reads a relative Dir::Etc::SourceList from /etc/apt
+        work = self.useFixture(fixtures.TempDir()).path
+        self.useFixture(fixtures.MonkeyPatch('os.getcwd', lambda: work))
+        options = package_update.apt_options('logs')
+        values = [o.split('=', 1)[1] for o in options[1::2]
+                  if o.startswith('Dir::')]
+        for value in values:
+            self.assertTrue(os.path.isabs(value), value)
+        self.assertIn(os.path.join(work, 'logs', 'sources.list'), values)
 
 
 @testtools.skipUnless(shutil.which('genisoimage') and shutil.which(
