@@ -29,8 +29,8 @@ DPKG_INFO = 'var/lib/dpkg/info'
 MODULES_DIR = re.compile(r'^usr/lib/modules/[^/]+/')
 MODULE_FILE = re.compile(r'\.ko(\.(xz|zst|gz))?$')
 PYC = re.compile(r'^(?P<dir>.*)/__pycache__/(?P<name>[^/.]+)\.[^/]*pyc$')
-# Loaded by the boot loader (or QEMU's direct kernel boot), never by the
-# running guest: counted as read.
+# Loaded by a whole-disk image's boot loader, never by the running guest:
+# counted as read there. A filesystem image boots with copies beside it.
 BOOT_LOADER_PATHS = ('boot/',)
 TOP_PATHS = 25
 
@@ -119,10 +119,15 @@ def _assumed_read(path):
     return path.startswith(BOOT_LOADER_PATHS)
 
 
-def analyse(files, owner, read, loaded_modules):
-    """The usage report (see the module docstring) as a dict."""
+def analyse(files, owner, read, loaded_modules, boot_loader=True):
+    """The usage report (see the module docstring) as a dict.
+
+    ``boot_loader``: the image boots through its own boot loader, which
+    reads ``/boot``; False for a filesystem image booted with the kernel
+    and initrd beside it, whose ``/boot`` counts only as the guest reads.
+    """
     read = {path for path in read if path in files} | {
-        path for path in files if _assumed_read(path)}
+        path for path in files if boot_loader and _assumed_read(path)}
     seen_inodes = set()
     per_owner = collections.defaultdict(lambda: {
         'files': 0, 'files_read': 0, 'installed_kib': 0, 'read_kib': 0})

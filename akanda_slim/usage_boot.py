@@ -23,9 +23,11 @@
    atimes (``find``, which reads no file content; find and sudo are
    themselves read by this step) and ``/proc/modules``.
 
-Files under ``/boot`` are counted as read: the boot loader (or QEMU's
-direct kernel boot, from copies beside the image) loads them, not the
-running guest. Modules loaded and unloaded again before the listing
+Files under ``/boot`` of a whole-disk image are counted as read: its boot
+loader loads them, not the running guest. A filesystem image boots with
+the kernel and initrd beside it (QEMU's ``-kernel``/``-initrd``, Nova's
+``kernel_id``/``ramdisk_id``), so its own ``/boot`` counts only as the
+guest reads it. Modules loaded and unloaded again before the listing
 are not seen (``/proc/modules`` is read after boot and after the checks).
 """
 
@@ -239,7 +241,8 @@ def measure_usage(image, workdir, kernel=None, initrd=None, options=None):
             os.unlink(prepared.qcow2)
             boot_dir = os.path.join(workdir, 'booted-again')
             os.makedirs(boot_dir)
-    report = usage.analyse(prepared.files, prepared.owner, read, modules)
+    report = usage.analyse(prepared.files, prepared.owner, read, modules,
+                           boot_loader=kernel is None)
     report.update({
         'tool': 'akanda-slim',
         'image': os.path.abspath(image),

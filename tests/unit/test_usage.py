@@ -102,6 +102,16 @@ class UsageTreeTest(testtools.TestCase):
         self.assertIn('kernel modules: 2 present, 1 loaded', text)
         self.assertIn('(no package)', text)
 
+    def test_boot_is_unread_when_the_kernel_comes_from_beside(self):
+        report = usage.analyse(self.files, self.owner, set(), set(),
+                               boot_loader=False)
+        data = [p for p in report['packages'] if p['package'] == 'data'][0]
+        self.assertEqual(0, data['files_read'])
+        self.assertEqual(data['installed_kib'], data['never_read_kib'])
+        whole_disk = usage.analyse(self.files, self.owner, set(), set())
+        self.assertEqual(report['read_kib'] + self.kib('boot/vmlinuz'),
+                         whole_disk['read_kib'])
+
     def test_reset_atimes_keeps_mtime(self):
         path = os.path.join(self.root, 'usr/bin/tool')
         os.utime(path, (1000, 2000))
@@ -162,7 +172,7 @@ class PanicRetryTest(testtools.TestCase):
             'akanda_slim.bootcheck.runner.boot_files',
             lambda image, kernel, initrd: ('k', 'i')))
         self.useFixture(fixtures.MonkeyPatch(
-            'akanda_slim.usage.analyse', lambda *args: {}))
+            'akanda_slim.usage.analyse', lambda *args, **kwargs: {}))
         self.useFixture(fixtures.MonkeyPatch(
             'os.path.abspath', lambda path: path))
 
