@@ -118,8 +118,9 @@ def _wait(machine, ssh, options):
     while True:
         result = ssh.run('sudo systemctl is-system-running --wait',
                          timeout=max(5, int(deadline - time.monotonic())))
-        if result.returncode != ssh_mod.SSH_FAILED:
-            break
+        if (result.returncode != ssh_mod.SSH_FAILED
+                or time.monotonic() >= deadline):
+            break  # a boot still unfinished at the deadline: no state
         LOG.info('SSH dropped while waiting for the boot to finish '
                  '(sshd restarted?); waiting for SSH again')
         _wait_for_ssh(machine, ssh, options, deadline)

@@ -256,6 +256,21 @@ class WaitForBootTest(testtools.TestCase):
         self.assertEqual('degraded', timings['system_state'])
         self.assertEqual(1, ssh.waits)
 
+    def test_a_boot_unfinished_at_the_deadline_has_no_state(self):
+        clock = [1000.0]
+        self.useFixture(fixtures.MonkeyPatch(
+            'akanda_slim.bootcheck.runner.time.monotonic', lambda: clock[0]))
+        machine = self.FakeMachine()
+        ssh = self.FakeSsh([])
+
+        def run(remote, timeout):
+            clock[0] += 61  # ssh's timeout ran into the boot's deadline
+            return subprocess.CompletedProcess(remote, 255, '', '')
+        ssh.run = run
+        timings = runner._wait(machine, ssh, runner.Options(boot_timeout=60))
+        self.assertEqual('', timings['system_state'])
+        self.assertEqual(1, ssh.waits)
+
     def test_ssh_that_never_comes_back_ends_at_the_timeout(self):
         machine = self.FakeMachine()
         machine.started_at -= 61
