@@ -29,18 +29,21 @@ export DIB_SLIM_KERNEL_MODULES_KEEP=${DIB_SLIM_KERNEL_MODULES_KEEP-"net/ drivers
 # tiny-initramfs mounts root=/dev/... and UUID=, not LABEL=: a whole-disk
 # image (elements vm or bootloader, whose boot loader passes root=LABEL=)
 # keeps initramfs-tools, and so does growing the root in the initramfs.
+# The image boots through its own boot loader (elements vm or bootloader;
+# assumed when the element list is unknown).
+case " ${IMAGE_ELEMENT:-vm} " in
+    *" vm "*|*" bootloader "*) DIB_SLIM_BOOT_LOADER=1 ;;
+    *) DIB_SLIM_BOOT_LOADER=0 ;;
+esac
+export DIB_SLIM_BOOT_LOADER
 export DIB_SLIM_INITRAMFS=${DIB_SLIM_INITRAMFS:-auto}
 if [ "$DIB_SLIM_INITRAMFS" = auto ]; then
-    case " ${IMAGE_ELEMENT:-vm} " in
-        *" vm "*|*" bootloader "*) DIB_SLIM_INITRAMFS_TOOL=initramfs-tools ;;
-        *)
-            if [ "$DIB_SLIM_GROWROOT" = initramfs ]; then
-                DIB_SLIM_INITRAMFS_TOOL=initramfs-tools
-            else
-                DIB_SLIM_INITRAMFS_TOOL=tiny
-            fi
-            ;;
-    esac
+    if [ "$DIB_SLIM_BOOT_LOADER" = 1 ] \
+        || [ "$DIB_SLIM_GROWROOT" = initramfs ]; then
+        DIB_SLIM_INITRAMFS_TOOL=initramfs-tools
+    else
+        DIB_SLIM_INITRAMFS_TOOL=tiny
+    fi
 else
     DIB_SLIM_INITRAMFS_TOOL=$DIB_SLIM_INITRAMFS
 fi
