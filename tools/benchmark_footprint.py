@@ -11,7 +11,8 @@ kernel log: out-of-memory kill, kernel panic, or timeout).
     python tools/benchmark_footprint.py BASELINE.qcow2 SLIM.qcow2 \
         [--boots 5] [--start 256] [--stop 64] [--step 16] \
         [--baseline-start MIB] [--slim-start MIB] [--budget-minutes N] \
-        [--json footprint.json] [--skip-timing] [--skip-sweep]
+        [--json footprint.json] [--skip-timing] [--skip-sweep] \
+        [--sweep-only baseline|slim]
 
 The sweep starts at ``--start`` MiB (or the image's own start) and goes
 down in ``--step`` MiB steps for each image until a boot fails its checks
@@ -138,12 +139,13 @@ def table(result):
             slim['qcow2_bytes'] / 2.0 ** 20,
             slim['qcow2_bytes'] / float(base['qcow2_bytes'])))
     if 'sweep' in result:
-        base, slim = result['sweep']['baseline'], result['sweep']['slim']
+        swept = result['sweep']
         lines.append('%-34s %12s %12s' % (
             'smallest RAM passing every check',
-            '%s MiB' % base['smallest_passing_mib'],
-            '%s MiB' % slim['smallest_passing_mib']))
-        for name, data in (('baseline', base), ('slim', slim)):
+            *('%s MiB' % swept[name]['smallest_passing_mib']
+              if name in swept else 'not swept'
+              for name in ('baseline', 'slim'))))
+        for name, data in sorted(swept.items()):
             if data.get('stopped_at_mib'):
                 lines.append('  %s: sweep stopped by the time budget, not '
                              'measured at %d MiB and below' % (
@@ -171,6 +173,10 @@ def main(argv=None):
     parser.add_argument('--slim-start', type=int, default=None,
                         help='first sweep size of the slim image '
                         '(default: --start)')
+    parser.add_argument('--sweep-only', choices=('baseline', 'slim'),
+                        default=None,
+                        help='sweep this image only (the other keeps its '
+                        'last measured minimum)')
     parser.add_argument('--budget-minutes', type=float, default=None,
                         help='start no sweep boot after this many minutes')
     parser.add_argument('--json', default='footprint.json')
@@ -200,7 +206,8 @@ def main(argv=None):
             name: sweep(image, starts[name], args.stop, args.step, log_dir,
                         deadline)
             for name, image in (('slim', args.slim),
-                                ('baseline', args.baseline))}
+                                ('baseline', args.baseline))
+            if args.sweep_only in (None, name)}
     with open(args.json, 'w') as out:
         json.dump(result, out, indent=2)
     print(table(result))

@@ -440,6 +440,9 @@ def reload(ctx):
     probe = ('test "$(cat /proc/sys/kernel/random/boot_id)" != %s'
              % shlex.quote(before))
     if not ctx.ssh.wait_ready(deadline, ctx.machine.alive, probe=probe):
+        panic = ctx.machine.panic()
+        if panic:
+            raise Failed('guest kernel panic after the reboot: %s' % panic)
         raise Failed('no SSH after the reboot within %d s'
                      % ctx.boot_timeout)
     ready = time.monotonic() - started

@@ -159,6 +159,26 @@ class BuildImagesTest(testtools.TestCase):
                     os.path.join(root, 'boot'))
                     if name.startswith(('vmlinuz', 'initrd.img'))])
                 self.assertGreater(os.path.getsize(slim.kernel), 1048576)
+            # Swap in small guests: a file on disk below 64 MiB of
+            # MemTotal, zram from there to 512 MiB; never both, neither
+            # in larger guests. The file is made at boot, not in the image.
+            wants = os.path.join(root,
+                                 'etc/systemd/system/multi-user.target.wants')
+            conditions = {}
+            for unit in ('slim-swap-file.service', 'slim-zram-swap.service'):
+                self.assertTrue(os.path.lexists(os.path.join(wants, unit)))
+                with open(os.path.join(root, 'etc/systemd/system',
+                                       unit)) as text:
+                    conditions[unit] = sorted(
+                        line.strip() for line in text
+                        if line.startswith('ConditionMemory='))
+            expected = {
+                'slim-swap-file.service': ['ConditionMemory=<64M'],
+                'slim-zram-swap.service': ['ConditionMemory=<512M',
+                                           'ConditionMemory=>=64M']}
+            self.assertEqual(expected, conditions)
+            self.assertFalse(os.path.exists(os.path.join(
+                root, 'var/lib/slim-swap')))
             # DIB_SLIM_LOCALE_GEN empty: no compiled locale but C.UTF-8.
             self.assertFalse(os.path.exists(os.path.join(
                 root, 'usr/lib/locale/locale-archive')))

@@ -1,8 +1,11 @@
 """tools/benchmark_footprint.py: telling an OOM kill from a timeout."""
 
 import importlib.util
+import io
+import json
 import os
 
+import fixtures
 import testtools
 
 PATH = os.path.join(os.path.dirname(__file__), '..', '..', 'tools',
@@ -70,3 +73,21 @@ class SweepTest(testtools.TestCase):
             'slim': result}})
         self.assertIn('slim: sweep stopped by the time budget, not '
                       'measured at 128 MiB and below', table)
+
+    def test_sweep_only_one_image(self):
+        swept = []
+        self.bench.sweep = lambda image, start, *rest: swept.append(
+            (image, start)) or {'smallest_passing_mib': start, 'boots': []}
+        out = self.useFixture(fixtures.TempDir()).path
+        json_path = os.path.join(out, 'footprint.json')
+        self.useFixture(fixtures.MonkeyPatch('sys.stdout', io.StringIO()))
+        self.bench.main(['base.qcow2', 'slim.qcow2', '--skip-timing',
+                         '--sweep-only', 'baseline', '--baseline-start',
+                         '176', '--log-dir', out, '--json', json_path])
+        self.assertEqual([('base.qcow2', 176)], swept)
+        with open(json_path) as saved:
+            self.assertEqual(['baseline'], list(json.load(saved)['sweep']))
+        table = self.bench.table({'sweep': {
+            'baseline': {'smallest_passing_mib': 176, 'boots': []}}})
+        self.assertIn('176 MiB', table)
+        self.assertIn('not swept', table)

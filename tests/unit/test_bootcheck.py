@@ -404,6 +404,43 @@ class RunChecksTest(testtools.TestCase):
                 self.assertIn(need, names[:position])
 
 
+class ReloadTest(testtools.TestCase):
+
+    class FakeSsh:
+        def check(self, command):
+            return 'boot-1\n'
+
+        def run(self, command, timeout=None):
+            return subprocess.CompletedProcess(command, 0, '', '')
+
+        def wait_ready(self, deadline, alive, probe='true'):
+            return alive()
+
+    class FakeMachine:
+        def __init__(self, panic):
+            self.panic = lambda: panic
+
+        def alive(self):
+            return self.panic() is None and False
+
+    def _reload(self, panic):
+        ctx = checks.Context(ssh=self.FakeSsh(),
+                             machine=self.FakeMachine(panic), networks=None,
+                             workdir='/nonexistent', boot_timeout=5,
+                             seed=None)
+        return self.assertRaises(checks.Failed, checks.reload, ctx)
+
+    def test_a_panic_after_the_reboot_is_named(self):
+        failure = self._reload('[ 5.1] Kernel panic - not syncing: Fatal')
+        self.assertEqual('guest kernel panic after the reboot: '
+                         '[ 5.1] Kernel panic - not syncing: Fatal',
+                         str(failure))
+
+    def test_otherwise_a_timeout(self):
+        failure = self._reload(None)
+        self.assertEqual('no SSH after the reboot within 5 s', str(failure))
+
+
 NICS = {'mgmt': 'eth0', 'external': 'eth1', 'internal': 'eth2'}
 
 
