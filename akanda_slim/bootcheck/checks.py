@@ -481,13 +481,26 @@ CHECKS = (
 )
 
 
+def _panic(ctx):
+    machine = getattr(ctx, 'machine', None)
+    return machine.panic() if machine is not None else None
+
+
 def run_checks(ctx, checks=CHECKS):
-    """Run checks in order, logging each result; yields the results."""
+    """Run checks in order, logging each result; yields the results.
+
+    Once the guest kernel has panicked, the checks left are not run:
+    each would only wait for SSH to time out.
+    """
     results = {}
     for name, function, needs in checks:
         started = time.monotonic()
         unmet = [n for n in needs if results.get(n) != PASS]
-        if unmet:
+        panic = _panic(ctx)
+        if panic:
+            result = Result(name, NOT_RUN, 'guest kernel panic: %s' % panic,
+                            0)
+        elif unmet:
             result = Result(name, NOT_RUN, 'needs %s' % ', '.join(unmet), 0)
         else:
             try:

@@ -396,6 +396,27 @@ class RunChecksTest(testtools.TestCase):
              ('e', 'not run', 'needs d')],
             [(r.name, r.status, r.detail) for r in results])
 
+    def test_nothing_runs_after_a_guest_panic(self):
+        ran = []
+
+        class Machine:
+            def panic(self):
+                return 'Kernel panic - not syncing' if ran else None
+
+        def check(ctx):
+            ran.append(1)
+            return 'fine'
+
+        ctx = checks.Context(ssh=None, machine=Machine())
+        results = list(checks.run_checks(ctx, checks=(
+            ('a', check, ()), ('b', check, ()))))
+        self.assertEqual([1], ran)
+        self.assertEqual(
+            [('a', 'pass', 'fine'),
+             ('b', 'not run', 'guest kernel panic: Kernel panic - not '
+              'syncing')],
+            [(r.name, r.status, r.detail) for r in results])
+
     def test_every_check_is_named_once_and_ordered(self):
         names = [name for name, _, _ in checks.CHECKS]
         self.assertEqual(len(names), len(set(names)))
