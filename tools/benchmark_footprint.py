@@ -175,8 +175,8 @@ def main(argv=None):
                         '(default: --start)')
     parser.add_argument('--sweep-only', choices=('baseline', 'slim'),
                         default=None,
-                        help='sweep this image only (the other keeps its '
-                        'last measured minimum)')
+                        help='sweep this image only; the other is not '
+                        'booted and the table says "not swept"')
     parser.add_argument('--budget-minutes', type=float, default=None,
                         help='start no sweep boot after this many minutes')
     parser.add_argument('--json', default='footprint.json')
