@@ -426,8 +426,26 @@ def boot_clean(ctx):
     failed = ctx.ssh.check('sudo systemctl list-units --failed --plain '
                            '--no-legend').strip()
     if state != 'running' or failed:
-        raise Failed('system %s; failed units: %s' % (state, failed or '-'))
+        units = [line.split()[0] for line in failed.splitlines()
+                 if line.split()]
+        raise Failed('system %s; failed units: %s' % (
+            state, '; '.join(_why_failed(ctx, unit) for unit in units)
+            or '-'))
     return 'systemd: running, no failed units'
+
+
+def _why_failed(ctx, unit):
+    # systemd's Result tells exit-code, timeout, oom-kill and signal apart.
+    quoted = shlex.quote(unit)
+    show = ctx.ssh.run('systemctl show -p Result -p ExecMainStatus '
+                       + quoted, timeout=60).stdout
+    fields = dict(line.partition('=')[::2] for line in show.splitlines())
+    last = ctx.ssh.run('sudo journalctl -b -u %s -n 2 -o cat --no-pager'
+                       % quoted, timeout=60).stdout.split('\n')
+    said = ' / '.join(line.strip() for line in last if line.strip())
+    return '%s (result %s, status %s; last logged: %s)' % (
+        unit, fields.get('Result') or '?', fields.get('ExecMainStatus') or '?',
+        said[-300:] or '-')
 
 
 def reload(ctx):

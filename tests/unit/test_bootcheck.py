@@ -462,6 +462,57 @@ class ReloadTest(testtools.TestCase):
         self.assertEqual('no SSH after the reboot within 5 s', str(failure))
 
 
+class BootCleanTest(testtools.TestCase):
+
+    class FakeSsh:
+        def __init__(self, answers):
+            self.answers = answers
+
+        def _answer(self, command):
+            for start, out in self.answers.items():
+                if command.startswith(start):
+                    return out
+            raise AssertionError('unexpected command: ' + command)
+
+        def check(self, command):
+            return self._answer(command)
+
+        def run(self, command, timeout=None):
+            return subprocess.CompletedProcess(command, 0,
+                                               self._answer(command), '')
+
+    def _boot_clean(self, answers):
+        ctx = checks.Context(ssh=self.FakeSsh(answers), machine=None,
+                             networks=None, workdir='/nonexistent',
+                             boot_timeout=5, seed=None)
+        return checks.boot_clean(ctx)
+
+    def test_running_without_failed_units_passes(self):
+        self.assertEqual('systemd: running, no failed units',
+                         self._boot_clean({
+                             'sudo systemctl is-system-running': 'running\n',
+                             'sudo systemctl list-units': '\n'}))
+
+    def test_a_failed_unit_says_why_it_failed(self):
+        failure = self.assertRaises(checks.Failed, self._boot_clean, {
+            'sudo systemctl is-system-running': 'degraded\n',
+            'sudo systemctl list-units':
+                'cloud-init-main.service loaded failed failed Cloud-init\n',
+            'systemctl show': 'Result=oom-kill\nExecMainStatus=9\n',
+            'sudo journalctl -b -u cloud-init-main.service':
+                'Killed\nFailed with result oom-kill.\n'})
+        self.assertEqual(
+            'system degraded; failed units: cloud-init-main.service (result '
+            'oom-kill, status 9; last logged: Killed / Failed with result '
+            'oom-kill.)', str(failure))
+
+    def test_degraded_without_a_listed_unit(self):
+        failure = self.assertRaises(checks.Failed, self._boot_clean, {
+            'sudo systemctl is-system-running': 'starting\n',
+            'sudo systemctl list-units': ''})
+        self.assertEqual('system starting; failed units: -', str(failure))
+
+
 NICS = {'mgmt': 'eth0', 'external': 'eth1', 'internal': 'eth2'}
 
 
