@@ -32,10 +32,14 @@ import sys
 import tempfile
 import time
 
-from akanda_slim.bootcheck import checks as checks_mod
-from akanda_slim.bootcheck import runner
-from akanda_slim import errors
-from akanda_slim import termination
+try:
+    from akanda_slim.bootcheck import checks as checks_mod
+    from akanda_slim.bootcheck import runner
+    from akanda_slim import errors
+    from akanda_slim import termination
+except ImportError as missing:  # not akanda-slim's Python
+    sys.exit('%s: %s; run it as ./tools/akanda-slim-venv python %s'
+             % (os.path.basename(sys.argv[0]), missing, ' '.join(sys.argv)))
 
 OOM = re.compile(r'Out of memory: Killed process \d+ \((?P<name>[^)]+)\)'
                  r'|oom-kill:.*task=(?P<task>[^,\s]+)')

@@ -22,10 +22,14 @@ import sys
 import tempfile
 import time
 
-from debian import deb822
+try:
+    from debian import deb822
 
-from akanda_slim import policy
-from akanda_slim import target
+    from akanda_slim import policy
+    from akanda_slim import target
+except ImportError as missing:  # not akanda-slim's Python
+    sys.exit('%s: %s; run it as ./tools/akanda-slim-venv python %s'
+             % (os.path.basename(sys.argv[0]), missing, ' '.join(sys.argv)))
 
 FIELDS = ('Package', 'Version', 'Architecture', 'Multi-Arch', 'Priority',
           'Section', 'Essential', 'Protected', 'Important', 'Installed-Size',

@@ -38,8 +38,12 @@ import sys
 import tempfile
 import time
 
-from akanda_slim.bootcheck import network
-from akanda_slim.processes import processes_in
+try:
+    from akanda_slim.bootcheck import network
+    from akanda_slim.processes import processes_in
+except ImportError as missing:  # not akanda-slim's Python
+    sys.exit('%s: %s; run it as ./tools/akanda-slim-venv python %s'
+             % (os.path.basename(sys.argv[0]), missing, ' '.join(sys.argv)))
 
 HEAVY_PROGRAMS = ('disk-image-create', 'dib-run-parts', 'mmdebstrap',
                   'debootstrap', 'qemu-system-x86_64', 'qemu-system-aarch64')
