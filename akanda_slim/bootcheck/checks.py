@@ -437,14 +437,20 @@ def boot_clean(ctx):
 def _why_failed(ctx, unit):
     # systemd's Result tells exit-code, timeout, oom-kill and signal apart.
     quoted = shlex.quote(unit)
-    show = ctx.ssh.run('systemctl show -p Result -p ExecMainStatus '
-                       + quoted, timeout=60).stdout
-    fields = dict(line.partition('=')[::2] for line in show.splitlines())
-    last = ctx.ssh.run('sudo journalctl -b -u %s -n 2 -o cat --no-pager'
-                       % quoted, timeout=60).stdout.split('\n')
-    said = ' / '.join(line.strip() for line in last if line.strip())
+    answer = ctx.ssh.run(
+        'systemctl show -p Result -p ExecMainStatus %s && echo --- && '
+        'sudo journalctl -b -u %s -n 2 -o cat --no-pager' % (quoted, quoted),
+        timeout=60)
+    lines = answer.stdout.splitlines()
+    if answer.returncode != 0 or '---' not in lines:
+        return '%s (why not read: exit %d %s)' % (
+            unit, answer.returncode, answer.stderr.strip()[-200:])
+    split = lines.index('---')
+    fields = dict(line.partition('=')[::2] for line in lines[:split])
+    said = ' / '.join(line.strip() for line in lines[split + 1:]
+                      if line.strip())
     return '%s (result %s, status %s; last logged: %s)' % (
-        unit, fields.get('Result') or '?', fields.get('ExecMainStatus') or '?',
+        unit, fields.get('Result') or '-', fields.get('ExecMainStatus') or '-',
         said[-300:] or '-')
 
 

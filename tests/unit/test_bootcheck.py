@@ -478,8 +478,10 @@ class BootCleanTest(testtools.TestCase):
             return self._answer(command)
 
         def run(self, command, timeout=None):
-            return subprocess.CompletedProcess(command, 0,
-                                               self._answer(command), '')
+            answer = self._answer(command)
+            if isinstance(answer, subprocess.CompletedProcess):
+                return answer
+            return subprocess.CompletedProcess(command, 0, answer, '')
 
     def _boot_clean(self, answers):
         ctx = checks.Context(ssh=self.FakeSsh(answers), machine=None,
@@ -498,13 +500,32 @@ class BootCleanTest(testtools.TestCase):
             'sudo systemctl is-system-running': 'degraded\n',
             'sudo systemctl list-units':
                 'cloud-init-main.service loaded failed failed Cloud-init\n',
-            'systemctl show': 'Result=oom-kill\nExecMainStatus=9\n',
-            'sudo journalctl -b -u cloud-init-main.service':
-                'Killed\nFailed with result oom-kill.\n'})
+            'systemctl show': 'Result=oom-kill\nExecMainStatus=9\n---\n'
+                              'Killed\nFailed with result oom-kill.\n'})
         self.assertEqual(
             'system degraded; failed units: cloud-init-main.service (result '
             'oom-kill, status 9; last logged: Killed / Failed with result '
             'oom-kill.)', str(failure))
+
+    def test_a_mount_unit_has_no_main_status(self):
+        failure = self.assertRaises(checks.Failed, self._boot_clean, {
+            'sudo systemctl is-system-running': 'degraded\n',
+            'sudo systemctl list-units':
+                'dev-hugepages.mount loaded failed failed Huge Pages\n',
+            'systemctl show': 'Result=signal\n---\n'})
+        self.assertEqual(
+            'system degraded; failed units: dev-hugepages.mount (result '
+            'signal, status -; last logged: -)', str(failure))
+
+    def test_a_unit_whose_state_cannot_be_read_says_so(self):
+        failure = self.assertRaises(checks.Failed, self._boot_clean, {
+            'sudo systemctl is-system-running': 'degraded\n',
+            'sudo systemctl list-units': 'x.service loaded failed failed X\n',
+            'systemctl show': subprocess.CompletedProcess(
+                'ssh', 255, '', 'Connection reset by peer\n')})
+        self.assertEqual(
+            'system degraded; failed units: x.service (why not read: exit '
+            '255 Connection reset by peer)', str(failure))
 
     def test_degraded_without_a_listed_unit(self):
         failure = self.assertRaises(checks.Failed, self._boot_clean, {
