@@ -59,8 +59,12 @@ def classify(console_text):
 
 
 def _console_text(workdir):
+    # A boot that panicked and was booted again left console-N-panic.log:
+    # only the boot that counts is classified.
     text = []
     for path in sorted(glob.glob(os.path.join(workdir, 'console-*.log'))):
+        if path.endswith('-panic.log'):
+            continue
         with open(path, errors='replace') as log:
             text.append(log.read())
     return '\n'.join(text)

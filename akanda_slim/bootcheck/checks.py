@@ -25,6 +25,7 @@ from akanda_slim.bootcheck import network
 from akanda_slim.bootcheck import package_update as updates
 from akanda_slim.bootcheck import qemu
 from akanda_slim import errors
+from akanda_slim import termination
 
 LOG = logging.getLogger(__name__)
 
@@ -532,6 +533,8 @@ def run_checks(ctx, checks=CHECKS):
                 status = PASS
             except NotRun as reason:
                 status, detail = NOT_RUN, str(reason)
+            except termination.Interrupted:
+                raise
             except (errors.SlimError, subprocess.SubprocessError,
                     OSError) as failure:
                 status, detail = FAIL, str(failure)

@@ -43,6 +43,23 @@ class ClassifyTest(testtools.TestCase):
                          self.bench.classify('[ 1.0] Linux version 6.12\n'))
 
 
+class ConsoleTextTest(testtools.TestCase):
+
+    def test_a_boot_booted_again_after_a_panic_is_classified_by_its_retry(
+            self):
+        bench = load()
+        workdir = self.useFixture(fixtures.TempDir()).path
+        for name, text in (
+                ('console-1-panic.log',
+                 'Kernel panic - not syncing: Fatal exception\n'),
+                ('console-1.log',
+                 'Out of memory: Killed process 170 (16) total-vm:1kB\n')):
+            with open(os.path.join(workdir, name), 'w') as log:
+                log.write(text)
+        self.assertEqual(('oom', '16'),
+                         bench.classify(bench._console_text(workdir)))
+
+
 class SweepTest(testtools.TestCase):
 
     def setUp(self):

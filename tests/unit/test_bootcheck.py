@@ -1,6 +1,7 @@
 import json
 import os
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -23,6 +24,7 @@ from akanda_slim.bootcheck import qemu
 from akanda_slim.bootcheck import runner
 from akanda_slim.bootcheck import seed
 from akanda_slim import errors
+from akanda_slim import termination
 
 
 class SeedTest(testtools.TestCase):
@@ -416,6 +418,26 @@ class RunChecksTest(testtools.TestCase):
              ('b', 'not run', 'guest kernel panic: Kernel panic - not '
               'syncing')],
             [(r.name, r.status, r.detail) for r in results])
+
+    def test_a_termination_signal_stops_the_checks(self):
+        ran = []
+
+        class Machine:
+            def panic(self):
+                return None
+
+        def interrupted(ctx):
+            ran.append('a')
+            raise termination.Interrupted(signal.SIGTERM)
+
+        def check(ctx):
+            ran.append('b')
+            return 'fine'
+
+        ctx = checks.Context(ssh=None, machine=Machine())
+        self.assertRaises(termination.Interrupted, list, checks.run_checks(
+            ctx, checks=(('a', interrupted, ()), ('b', check, ()))))
+        self.assertEqual(['a'], ran)
 
     def test_every_check_is_named_once_and_ordered(self):
         names = [name for name, _, _ in checks.CHECKS]
