@@ -56,6 +56,7 @@ def run(args):
     else:
         LOG.info('not root: host packages not checked (bindep.txt, '
                  'profile build)')
+    image_build.check_sudo_quiet()
     whole_disk = image_build.device_mapper_works()
     if not whole_disk:
         LOG.info('no working device-mapper (/dev/mapper/control, kpartx) '

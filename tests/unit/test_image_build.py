@@ -2,6 +2,7 @@
 
 import importlib.metadata
 import os
+import subprocess
 
 import fixtures
 import testtools
@@ -109,6 +110,11 @@ class BuildCommandTest(testtools.TestCase):
             'akanda_slim.image_build.device_mapper_works', lambda: False))
         self.useFixture(fixtures.MonkeyPatch(
             'akanda_slim.hostdeps.install_missing', lambda profile: []))
+        self.sudo_says = ''
+        self.useFixture(fixtures.MonkeyPatch(
+            'akanda_slim.process.run',
+            lambda command, check=True: subprocess.CompletedProcess(
+                command, 0, self.sudo_says)))
 
     def fake_build(self, *args, **kwargs):
         self.builds.append(args)
@@ -121,6 +127,19 @@ class BuildCommandTest(testtools.TestCase):
     def errors_printed(self):
         self.stderr.stream.flush()
         return self.stderr.getDetails()['stderr'].as_text()
+
+    def test_a_sudo_that_warns_is_refused_before_dib(self):
+        self.useFixture(FakeMirror('trixie'))
+        self.sudo_says = 'sudo: unable to resolve host vm: Name or service'
+        self.useFixture(fixtures.MonkeyPatch(
+            'shutil.which', lambda name: '/usr/bin/' + name))
+        self.assertEqual(1, cli.main(['build']))
+        self.assertEqual([], self.builds)
+        self.assertIn('akanda-slim: error: sudo prints "sudo: unable to '
+                      'resolve host vm: Name or service" on this host',
+                      self.errors_printed())
+        self.assertIn('add the host name to /etc/hosts',
+                      self.errors_printed())
 
     def test_unknown_release_refused_before_dib(self):
         self.useFixture(FakeMirror('trixie'))
