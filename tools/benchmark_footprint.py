@@ -85,6 +85,8 @@ def check_boot(image, memory_mib, log_dir):
                       boot_finished_seconds=report['median'][
                           'boot_finished_seconds'],
                       memory_used_kib=report['median']['memory_used_kib'])
+    except termination.Interrupted:
+        raise
     except errors.SlimError as failure:
         result.update(passed=False, failed_checks=['boot'],
                       error=str(failure))
@@ -127,6 +129,14 @@ def timing(baseline, slim, boots, log_dir):
     return runner.verify_interleaved(sessions)
 
 
+def _smallest(swept):
+    if swept is None:
+        return 'not swept'
+    if swept['smallest_passing_mib'] is None:
+        return 'none passed'
+    return '%d MiB' % swept['smallest_passing_mib']
+
+
 def table(result):
     lines = ['%-34s %12s %12s %8s' % ('figure', 'baseline', 'slim',
                                       'ratio')]
@@ -150,9 +160,7 @@ def table(result):
         swept = result['sweep']
         lines.append('%-34s %12s %12s' % (
             'smallest RAM passing every check',
-            *('%s MiB' % swept[name]['smallest_passing_mib']
-              if name in swept else 'not swept'
-              for name in ('baseline', 'slim'))))
+            *(_smallest(swept.get(name)) for name in ('baseline', 'slim'))))
         for name, data in sorted(swept.items()):
             if data.get('stopped_at_mib'):
                 lines.append('  %s: sweep stopped by the time budget, not '

@@ -4,6 +4,7 @@ import importlib.util
 import io
 import json
 import os
+import signal
 
 import fixtures
 import testtools
@@ -108,3 +109,31 @@ class SweepTest(testtools.TestCase):
             'baseline': {'smallest_passing_mib': 176, 'boots': []}}})
         self.assertIn('176 MiB', table)
         self.assertIn('not swept', table)
+
+    def test_a_sweep_where_nothing_passed_says_so(self):
+        table = self.bench.table({'sweep': {
+            'slim': {'smallest_passing_mib': None, 'boots': []}}})
+        self.assertIn('none passed', table)
+        self.assertNotIn('None', table)
+
+
+class CheckBootTest(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.bench = load()
+
+    def test_a_termination_signal_during_a_boot_stops_the_sweep(self):
+        class Session:
+            def __init__(self, *args, **kwargs):
+                pass
+
+            def boot(self):
+                raise self_bench.termination.Interrupted(signal.SIGTERM)
+
+        self_bench = self.bench
+        self.useFixture(fixtures.MonkeyPatch(
+            'akanda_slim.bootcheck.runner.Session', Session))
+        log_dir = self.useFixture(fixtures.TempDir()).path
+        self.assertRaises(self.bench.termination.Interrupted,
+                          self.bench.check_boot, 'slim.qcow2', 96, log_dir)
