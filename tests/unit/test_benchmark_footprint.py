@@ -9,6 +9,8 @@ import signal
 import fixtures
 import testtools
 
+from akanda_slim import termination
+
 PATH = os.path.join(os.path.dirname(__file__), '..', '..', 'tools',
                     'benchmark_footprint.py')
 
@@ -129,11 +131,10 @@ class CheckBootTest(testtools.TestCase):
                 pass
 
             def boot(self):
-                raise self_bench.termination.Interrupted(signal.SIGTERM)
+                raise termination.Interrupted(signal.SIGTERM)
 
-        self_bench = self.bench
         self.useFixture(fixtures.MonkeyPatch(
             'akanda_slim.bootcheck.runner.Session', Session))
         log_dir = self.useFixture(fixtures.TempDir()).path
-        self.assertRaises(self.bench.termination.Interrupted,
+        self.assertRaises(termination.Interrupted,
                           self.bench.check_boot, 'slim.qcow2', 96, log_dir)
