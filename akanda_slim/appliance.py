@@ -15,6 +15,11 @@ from akanda_slim import errors
 from akanda_slim import image_build
 
 ELEMENT = 'akanda-appliance'
+# The agent's privilege path, as upstream's image set it up: its gunicorn
+# user may run only rootwrap through sudo, and rootwrap only its filters.
+AGENT_USER = 'gunicorn'
+ROOTWRAP = '/usr/local/bin/astara-rootwrap'
+ROOTWRAP_CONF = '/etc/rootwrap.conf'
 ENVIRONMENT_FILE = 'environment.d/10-akanda-appliance.bash'
 AGENT_SERVICES = re.compile(
     r'^export DIB_AKANDA_AGENT_SERVICES=\$\{DIB_AKANDA_AGENT_SERVICES:-'

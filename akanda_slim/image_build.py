@@ -25,6 +25,11 @@ LOG = logging.getLogger(__name__)
 DEFAULT_RELEASE = 'trixie'
 DEFAULT_OUTPUT = 'akanda-slim-images'
 BASE_ELEMENTS = ('debian', 'akanda-appliance')
+# The agent (upstream astara-appliance) and where it comes from, the DIB
+# way: a git repository or path, a directory or a tarball.
+AGENT_ELEMENT = 'akanda-appliance-app'
+AGENT_LOCATION = 'DIB_REPOLOCATION_akanda_appliance_app'
+AGENT_REF = 'DIB_REPOREF_akanda_appliance_app'
 OUR_ELEMENTS = ('akanda-appliance', 'slim')
 
 
@@ -72,9 +77,11 @@ def check_sudo_quiet():
             'to /etc/hosts)' % said.splitlines()[0])
 
 
-def image_elements(baseline=False, whole_disk=False):
-    """The element list for a build."""
+def image_elements(baseline=False, whole_disk=False, agent=True):
+    """The element list for a build (``agent``: with the agent)."""
     elements = list(BASE_ELEMENTS)
+    if agent:
+        elements.append(AGENT_ELEMENT)
     elements.append('vm' if whole_disk else 'baremetal')
     if not baseline:
         elements.append('slim')

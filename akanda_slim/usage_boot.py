@@ -208,8 +208,9 @@ def boot_and_read(prepared, kernel, initrd, workdir, options):
         if panic:  # the checks' failures are the panic's
             raise errors.GuestPanicError(panic, machine.console_log)
         LOG.info('listing what the guest read')
-        listing = ssh.check(ATIME_LISTING, timeout=600)
-        modules |= set(usage.parse_modules(ssh.check(MODULES_LISTING)))
+        # The checks may have moved SSH to the management network.
+        listing = ctx.ssh.check(ATIME_LISTING, timeout=600)
+        modules |= set(usage.parse_modules(ctx.ssh.check(MODULES_LISTING)))
     return usage.parse_atimes(listing), modules, boot, results
 
 

@@ -19,9 +19,9 @@ OPENSTACK_VERSIONS = ('2012-08-10', '2013-04-04', HAVANA, LIBERTY,
                       '2016-06-30', NEWTON_TWO, '2017-02-22', '2018-08-27',
                       '2020-10-14', 'latest')
 AVAILABILITY_ZONE = 'nova'
-# The management NIC gets DHCP; the agent configures the other two, so
+# The access NIC gets DHCP; the agent configures the router's NICs, so
 # Neutron describes them with the fixed addresses the checks give them.
-ROLES = ('mgmt', 'external', 'internal')
+ROLES = ('access', 'mgmt', 'external', 'internal', 'internal2')
 
 
 @dataclasses.dataclass

@@ -2,14 +2,24 @@
 
 ``python -m akanda_slim.bootcheck.probe serve ADDRESS PORT`` answers one TCP
 connection with the peer address it saw (so the client learns whether NAT
-rewrote it); ``connect ADDRESS PORT`` prints that answer; ``dns SERVER
-NAME`` asks SERVER for NAME's A record and prints the addresses.
+rewrote it); ``connect ADDRESS PORT [SOURCE]`` prints that answer;
+``dns SERVER NAME`` asks SERVER for NAME's A record and prints the addresses;
+``http METHOD HOST PORT PATH [BODY_FILE [CONTENT_TYPE]]`` makes one HTTP
+request (HOST may be a scoped IPv6 link-local address) and prints its
+status and body as JSON; ``metadata ADDRESS PORT`` stands in for the
+orchestrator's metadata service: it answers each GET with the request's
+path and the proxy's
+headers as JSON, for at most ``METADATA_SECONDS``.
 """
 
+import http.client
+import http.server
+import json
 import random
 import socket
 import struct
 import sys
+import time
 
 
 def serve_once(address, port, timeout=120):
@@ -26,8 +36,11 @@ def serve_once(address, port, timeout=120):
         return peer[0]
 
 
-def connect(address, port, timeout=20):
-    with socket.create_connection((address, port), timeout=timeout) as conn:
+def connect(address, port, source=None, timeout=20):
+    """Connect (from ``source`` when given); the line the server sends."""
+    bind = (source, 0) if source else None
+    with socket.create_connection((address, port), timeout=timeout,
+                                  source_address=bind) as conn:
         return conn.makefile().readline().strip()
 
 
@@ -76,14 +89,85 @@ def resolve(server, name, timeout=10):
         return dns_answers(client.recv(4096))
 
 
+def http_request(method, host, port, path, body=None, timeout=10,
+                 content_type='application/json'):
+    """One HTTP request; (status, body text). Raises OSError."""
+    connection = http.client.HTTPConnection(host, int(port),
+                                            timeout=timeout)
+    try:
+        bare = host.split('%')[0]
+        headers = {'Host': '[%s]:%s' % (bare, port) if ':' in bare
+                   else '%s:%s' % (bare, port)}
+        if body is not None:
+            headers['Content-Type'] = content_type
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read().decode('utf-8', 'replace')
+    finally:
+        connection.close()
+
+
+METADATA_SECONDS = 600
+PROXY_HEADERS = ('X-Forwarded-For', 'X-Instance-ID', 'X-Tenant-ID',
+                 'X-Quantum-Network-ID')
+
+
+class MetadataHandler(http.server.BaseHTTPRequestHandler):
+    """The orchestrator's metadata service, as the appliance's proxy sees
+    it: every GET answers the path and the proxy's headers."""
+
+    def do_GET(self):
+        answer = {'path': self.path}
+        answer.update({name: self.headers.get(name, '')
+                       for name in PROXY_HEADERS})
+        data = json.dumps(answer, sort_keys=True).encode()
+        self.send_response(200)
+        self.send_header('Content-Type', 'application/json')
+        self.send_header('Content-Length', str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+class _Server6(http.server.HTTPServer):
+    address_family = socket.AF_INET6
+
+
+def serve_metadata(address, port, seconds=METADATA_SECONDS):
+    server_class = _Server6 if ':' in address else http.server.HTTPServer
+    with server_class((address, int(port)), MetadataHandler) as server:
+        server.timeout = 1
+        print('listening', flush=True)
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            server.handle_request()
+
+
 def main(argv):
     command, arguments = argv[0], argv[1:]
     if command == 'serve':
         print(serve_once(arguments[0], int(arguments[1])))
     elif command == 'connect':
-        print(connect(arguments[0], int(arguments[1])))
+        print(connect(arguments[0], int(arguments[1]), *arguments[2:3]))
     elif command == 'dns':
         print(' '.join(resolve(arguments[0], arguments[1])))
+    elif command == 'http':
+        body, options = None, {}
+        if len(arguments) > 4:
+            with open(arguments[4], 'rb') as data:
+                body = data.read()
+        if len(arguments) > 5:
+            options['content_type'] = arguments[5]
+        try:
+            status, text = http_request(*arguments[:4], body=body, **options)
+        except OSError as failure:
+            print(json.dumps({'error': str(failure)}))
+            return 1
+        print(json.dumps({'status': status, 'body': text}))
+    elif command == 'metadata':
+        serve_metadata(arguments[0], arguments[1])
     else:
         raise SystemExit('unknown probe %s' % command)
     return 0

@@ -45,11 +45,24 @@ PORT_TAKEN_MARK = 'host forwarding rule'
 PORT_ATTEMPTS = 5
 STARTUP_SECONDS = 2.0
 # Fixed MACs: the checks find each NIC in the guest by its address.
+# The guest names them eth0 to eth4 in this order. ``access`` is QEMU's
+# user network, the cloud's plumbing (DHCP, the metadata service, the
+# forwarded SSH port); the others are the router's networks, taps on the
+# host (``network``), or without them isolated user networks.
 MACS = {
+    'access': '52:54:00:a1:00:00',
     'mgmt': '52:54:00:a1:00:01',
     'external': '52:54:00:a1:00:02',
     'internal': '52:54:00:a1:00:03',
+    'internal2': '52:54:00:a1:00:04',
 }
+ROUTER_NICS = ('mgmt', 'external', 'internal', 'internal2')
+
+
+def guest_macs(index=0):
+    """The NICs' MACs of guest ``index`` (0: MACS; 1: its HA peer)."""
+    return {role: '%s:%02x:%s' % (mac[:11], index, mac[15:])
+            for role, mac in MACS.items()}
 
 
 def free_port():
@@ -112,7 +125,7 @@ class Machine:
                 % (name, MACS[name])]
 
     def _metadata_forward(self):
-        """The mgmt netdev options that put Nova's metadata service there."""
+        """The access netdev options that put Nova's metadata service there."""
         server = shlex.join([sys.executable, '-m',
                              'akanda_slim.bootcheck.metadata_server',
                              os.path.abspath(self.metadata_answers)])
@@ -140,8 +153,9 @@ class Machine:
                     % (self.ssh_port, GUEST_SSH_PORT,
                        self.app_port, GUEST_APP_PORT))
         metadata = self._metadata_forward() if self.metadata_answers else ''
-        command += self._nic('mgmt', 'user,id=mgmt,' + metadata + forwards)
-        for name in ('external', 'internal'):
+        command += self._nic('access', 'user,id=access,restrict=on,'
+                             + metadata + forwards)
+        for name in ROUTER_NICS:
             if name in self.taps:
                 netdev = ('tap,id=%s,ifname=%s,script=no,downscript=no'
                           % (name, self.taps[name]))

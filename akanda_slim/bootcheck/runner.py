@@ -13,6 +13,7 @@ import logging
 import os
 import time
 
+from akanda_slim.bootcheck import check_sets
 from akanda_slim.bootcheck import checks as checks_mod
 from akanda_slim.bootcheck import image_check
 from akanda_slim.bootcheck import measure
@@ -33,6 +34,7 @@ class Options:
     boot_timeout: int = 600
     run_checks: bool = True
     datasource: str = seed_mod.DEFAULT_DATASOURCE
+    check_set: str = 'all'
 
 
 def beside(image, suffix):
@@ -204,7 +206,8 @@ class Session:
                     ssh=self.ssh, machine=machine, networks=networks,
                     workdir=self.workdir,
                     boot_timeout=self.options.boot_timeout, seed=self.seed)
-                self.results = list(checks_mod.run_checks(ctx))
+                self.results = list(checks_mod.run_checks(
+                    ctx, check_sets.SETS[self.options.check_set]))
                 panic = machine.panic()
                 if panic:  # the checks' failures are the panic's
                     self.boots.pop()

@@ -16,7 +16,13 @@ SSH_FAILED = 255
 
 
 class Ssh:
-    """ssh to ``user``@127.0.0.1:``port`` (QEMU forwards it to the guest)."""
+    """ssh to ``user``@``host``:``port``.
+
+    By default ``host`` is 127.0.0.1, a port QEMU forwards to the guest;
+    ``through(prefix, host)`` gives the same login over another path, run
+    under a command ``prefix`` (``ip netns exec NS``): the management
+    network's IPv6, which the agent's firewall leaves open.
+    """
 
     OPTIONS = ['-o', 'BatchMode=yes',
                '-o', 'StrictHostKeyChecking=no',
@@ -25,22 +31,33 @@ class Ssh:
                '-o', 'ServerAliveInterval=5',
                '-o', 'ServerAliveCountMax=6']
 
-    def __init__(self, port, key, user):
+    def __init__(self, port, key, user, host='127.0.0.1', prefix=()):
         self.port = port
         self.key = key
         self.user = user
+        self.host = host
+        self.prefix = list(prefix)
+
+    def through(self, prefix, host, port=22):
+        """The same login to ``host``:``port``, run under ``prefix``."""
+        return Ssh(port, self.key, self.user, host=host, prefix=prefix)
+
+    def _target(self):
+        return '%s@%s' % (self.user, self.host)
 
     def command(self, remote, connect_timeout=10):
-        return ([tools.require('ssh'), '-q', '-i', self.key,
-                 '-p', str(self.port)] + self.OPTIONS
+        return (self.prefix + [tools.require('ssh'), '-q', '-i', self.key,
+                               '-p', str(self.port)] + self.OPTIONS
                 + ['-o', 'ConnectTimeout=%d' % connect_timeout,
-                   '%s@127.0.0.1' % self.user, remote])
+                   self._target(), remote])
 
     def copy_to(self, paths, remote_dir, timeout=300):
         """scp local ``paths`` into ``remote_dir`` in the guest."""
-        command = [tools.require('scp'), '-q', '-i', self.key,
-                   '-P', str(self.port)] + self.OPTIONS + list(paths) + [
-            '%s@127.0.0.1:%s' % (self.user, remote_dir)]
+        host = '[%s]' % self.host if ':' in self.host else self.host
+        command = self.prefix + [
+            tools.require('scp'), '-q', '-i', self.key,
+            '-P', str(self.port)] + self.OPTIONS + list(paths) + [
+            '%s@%s:%s' % (self.user, host, remote_dir)]
         try:
             process.run(command, timeout=timeout)
         except errors.CommandError as failure:
@@ -76,8 +93,10 @@ class Ssh:
         at once and retries toward the guest with backoff, so one long
         wait would measure its timers, not the guest.
         """
+        if self.prefix:  # another namespace: ssh itself must tell
+            return True
         try:
-            with socket.create_connection(('127.0.0.1', self.port),
+            with socket.create_connection((self.host, self.port),
                                           timeout=timeout) as probe:
                 return probe.recv(4).startswith(b'SSH-')
         except OSError:

@@ -26,6 +26,18 @@ def add_arguments(parser):
     parser.add_argument('--name',
                         help='image name (default: akanda-slim-RELEASE or '
                              'akanda-baseline-RELEASE)')
+    parser.add_argument('--agent-source', metavar='LOCATION',
+                        help='the appliance agent (upstream '
+                             'astara-appliance): a git URL, a local '
+                             'repository or directory, or a tarball '
+                             '(default: $%s)' % image_build.AGENT_LOCATION)
+    parser.add_argument('--agent-ref', metavar='REF',
+                        help='git branch, tag or commit of --agent-source '
+                             '(default: $%s, else the repository\'s HEAD)'
+                             % image_build.AGENT_REF)
+    parser.add_argument('--runtime-only', action='store_true',
+                        help='build the appliance\'s Debian runtime without '
+                             'the agent')
     parser.add_argument('dib_args', nargs=argparse.REMAINDER,
                         metavar='-- DIB_ARGS',
                         help='further disk-image-create arguments')
@@ -47,9 +59,34 @@ def check_output_dir(path):
                                 'directory' % path)
 
 
+def agent_environment(args, environ=None):
+    """The build's environment with the agent's location; UsageError when
+    none is known and the runtime-only image was not asked for."""
+    environ = dict(os.environ if environ is None else environ)
+    if args.runtime_only:
+        if args.agent_source or args.agent_ref:
+            raise errors.UsageError('--runtime-only builds no agent: drop '
+                                    '--agent-source and --agent-ref')
+        return environ
+    if args.agent_source:
+        environ[image_build.AGENT_LOCATION] = os.path.abspath(
+            args.agent_source) if os.path.exists(args.agent_source) \
+            else args.agent_source
+    if args.agent_ref:
+        environ[image_build.AGENT_REF] = args.agent_ref
+    if not environ.get(image_build.AGENT_LOCATION):
+        raise errors.UsageError(
+            'no agent source: give --agent-source LOCATION (a git URL, a '
+            'local repository or directory, or a tarball of '
+            'astara-appliance) or set %s; --runtime-only builds the image '
+            'without the agent' % image_build.AGENT_LOCATION)
+    return environ
+
+
 def run(args):
     check_name(args.name)
     check_output_dir(args.output_dir)
+    environ = agent_environment(args)
     image_build.check_release(args.release)
     if os.geteuid() == 0:
         hostdeps.install_missing('build')
@@ -63,14 +100,16 @@ def run(args):
                  'on this host: building a filesystem image with its kernel '
                  'and initrd beside it (DIB element baremetal), not a '
                  'whole-disk vm image')
-    elements = image_build.image_elements(args.baseline, whole_disk)
+    elements = image_build.image_elements(args.baseline, whole_disk,
+                                          agent=not args.runtime_only)
     name = args.name or 'akanda-%s-%s' % (
         'baseline' if args.baseline else 'slim', args.release)
     extra = args.dib_args
     if extra[:1] == ['--']:
         extra = extra[1:]
     result = image_build.build(args.output_dir, name, elements,
-                               release=args.release, extra_args=extra)
+                               release=args.release, extra_args=extra,
+                               environ=environ)
     print('built %s (%s) in %.0f s' % (name, ' '.join(elements),
                                        result.seconds))
     for label, path in result.existing():

@@ -10,6 +10,7 @@ import sys
 import tempfile
 
 from akanda_slim.bootcheck import compare
+from akanda_slim.bootcheck import check_sets
 from akanda_slim.bootcheck import qemu
 from akanda_slim.bootcheck import runner
 from akanda_slim.bootcheck import seed
@@ -34,6 +35,11 @@ def add_arguments(parser):
                         help='only boot and time the images, run no check '
                         '(a benchmark of boots; a plain verify or usage runs '
                         'the checks)')
+    parser.add_argument('--checks', choices=sorted(check_sets.SETS),
+                        default='all',
+                        help='which checks: all of them (the default), the '
+                        'boot ones (login, datasource, boot-clean), or those '
+                        'plus the agent\'s configuration and NAT (router)')
     parser.add_argument('--accel', choices=('tcg', 'kvm'), default='tcg',
                         help='QEMU accelerator (default: tcg)')
     parser.add_argument('--memory', type=int, default=1024, metavar='MIB',
@@ -73,7 +79,8 @@ def _options(args):
                           memory_mib=args.memory,
                           boot_timeout=args.boot_timeout,
                           datasource=args.datasource,
-                          run_checks=not args.no_checks)
+                          run_checks=not args.no_checks,
+                          check_set=args.checks)
 
 
 def _install_host_packages():

@@ -18,11 +18,13 @@ returns an ``Image`` with the paths a test needs:
 * ``packages``: name -> version, read from the image's own dpkg database;
   ``installed_size_kib``: the sum of its Installed-Size fields.
 
-The images have cloud-init with the NoCloud and ConfigDrive data sources,
-openssh-server and a serial console on ttyS0 (systemd starts a getty on the
-kernel's console). Builds use DIB's cache in ~/.cache/image-create, so
-rebuilds fetch little. The mirrors come from the host's apt sources or the
-DIB variables. Set AKANDA_SLIM_KEEP_IMAGES=1 to keep the work directory.
+The images have the appliance's agent (upstream astara-appliance from
+``../shared/upstream/``, or AKANDA_SLIM_AGENT_SOURCE), cloud-init with the
+NoCloud and ConfigDrive data sources, openssh-server and a serial console
+on ttyS0 (systemd starts a getty on the kernel's console). Builds use
+DIB's cache in ~/.cache/image-create, so rebuilds fetch little. The
+mirrors come from the host's apt sources or the DIB variables. Set
+AKANDA_SLIM_KEEP_IMAGES=1 to keep the work directory.
 """
 
 import atexit
@@ -39,6 +41,7 @@ from akanda_slim import image_build
 from akanda_slim import imagefs
 from akanda_slim import mirrors
 from akanda_slim import target as target_mod
+from tests import upstream
 
 RELEASE = os.environ.get('DIB_RELEASE', image_build.DEFAULT_RELEASE)
 COPIED_FROM_IMAGE = ('var/lib/dpkg/status', 'var/lib/apt/extended_states')
@@ -119,11 +122,22 @@ def read_image(image_path, into):
         return int(_run(['du', '-sxk', mount]).split()[0])
 
 
+def agent_environment(environ=None):
+    """The build environment with the agent's source: the upstream
+    tarball beside the clone unless AKANDA_SLIM_AGENT_SOURCE names
+    another."""
+    environ = dict(os.environ if environ is None else environ)
+    environ[image_build.AGENT_LOCATION] = os.environ.get(
+        'AKANDA_SLIM_AGENT_SOURCE') or upstream.tarball(upstream.APPLIANCE)
+    return environ
+
+
 def _build(name, baseline, more_elements=(), environ=None):
     work = workdir()
     elements = image_build.image_elements(
         baseline, image_build.device_mapper_works())
     elements += list(more_elements)
+    environ = agent_environment(environ)
     log = os.path.join(work, name + '.log')
     try:
         result = image_build.build(work, name, elements, release=RELEASE,
@@ -165,42 +179,6 @@ def rebuild_slim_image():
     """The slim image built again from the same inputs."""
     slim_image()
     return _build('slim-rebuild', baseline=False)
-
-
-TINY_APP = {
-    'tinyapp/__init__.py': '',
-    'tinyapp/wsgi.py': (
-        'import flask\n'
-        'import netaddr\n\n'
-        'app = flask.Flask(__name__)\n\n\n'
-        '@app.route("/v1/ping")\n'
-        'def ping():\n'
-        '    return {"network": str(netaddr.IPNetwork("192.0.2.0/24"))}\n'),
-}
-
-
-def make_tiny_app(path):
-    """A git repository holding a tiny Flask application; returns path."""
-    for name, text in TINY_APP.items():
-        os.makedirs(os.path.dirname(os.path.join(path, name)), exist_ok=True)
-        with open(os.path.join(path, name), 'w') as out:
-            out.write(text)
-    identity = ['-c', 'user.name=akanda-slim tests',
-                '-c', 'user.email=tests@localhost']
-    _run(['git', 'init', '-q', '-b', 'master', path])
-    _run(['git', '-C', path, 'add', '.'])
-    _run(['git', '-C', path] + identity + ['commit', '-q', '-m', 'tiny app'])
-    return path
-
-
-@functools.lru_cache(maxsize=None)
-def app_image():
-    """The slim image plus akanda-appliance-app installing a tiny app."""
-    app = make_tiny_app(os.path.join(workdir(), 'tinyapp-src'))
-    environ = dict(os.environ, DIB_REPOLOCATION_akanda_appliance_app=app,
-                   DIB_AKANDA_APP_WSGI='tinyapp.wsgi:app')
-    return _build('slim-app', baseline=False,
-                  more_elements=['akanda-appliance-app'], environ=environ)
 
 
 def run_in_image(image_path, command):

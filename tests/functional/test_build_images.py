@@ -189,16 +189,17 @@ class BuildImagesTest(testtools.TestCase):
         self.assertEqual(slim.packages, again.packages)
         self.assertTrue(again.report()['verification']['ok'])
 
-    def test_appliance_app_from_git(self):
-        built = images.app_image()
-        self.assertTrue(built.report()['verification']['ok'])
-        self.assertNotIn('git', built.packages)
-        output = images.run_in_image(built.image, [
-            'python3', '-c',
-            'import tinyapp.wsgi as w; '
-            'print(w.app.test_client().get("/v1/ping").get_json())'])
-        self.assertIn("'network': '192.0.2.0/24'", output)
-        enabled = images.run_in_image(built.image, [
-            'systemctl', 'is-enabled', 'akanda-appliance.service'])
-        # systemctl warns about /proc in a chroot; its answer comes last.
-        self.assertEqual('enabled', enabled.strip().splitlines()[-1])
+    def test_agent_installed_from_upstream(self):
+        for built in (images.slim_image(), images.baseline_image()):
+            self.assertNotIn('git', built.packages)
+            self.assertNotIn('python3-pip', built.packages)
+            output = images.run_in_image(built.image, [
+                'python3', '-c',
+                'import astara_router.api.server as s; print(s.app.name)'])
+            self.assertEqual('astara_router.api.server',
+                             output.strip().splitlines()[-1])
+            enabled = images.run_in_image(built.image, [
+                'systemctl', 'is-enabled',
+                'astara-router-api-server.service'])
+            # systemctl warns about /proc in a chroot; its answer is last.
+            self.assertEqual('enabled', enabled.strip().splitlines()[-1])

@@ -1,12 +1,13 @@
 """The slim image under Nova's metadata service and NoCloud, two runs at once.
 
-test_boot_images boots with the default data source (Nova's config drive).
-Here two ``akanda-slim verify`` runs start together on the slim image, one
-with ``--datasource metadata`` (Nova's metadata service at
-169.254.169.254, served through QEMU's user network), one with
-``--datasource nocloud``: every check must pass in each, so the two runs
-also show that verify runs side by side on one host (host ports, taps,
-namespaces of their own) and leave nothing behind.
+The usage runs (test_footprint) boot with the default data source (Nova's
+config drive) and run every check. Here two ``akanda-slim verify --checks
+boot`` runs start together on the slim image, one with ``--datasource
+metadata`` (Nova's metadata service at 169.254.169.254, served through
+QEMU's user network), one with ``--datasource nocloud``: the boot checks
+must pass in each, so the two runs also show that verify runs side by side
+on one host (host ports, taps, namespaces of their own) and leave nothing
+behind.
 """
 
 import functools
@@ -18,6 +19,7 @@ import time
 
 import testtools
 
+from akanda_slim.bootcheck import check_sets
 from akanda_slim.bootcheck import checks
 from tests.functional import images
 from tests.functional import leftovers
@@ -35,7 +37,8 @@ def parallel_runs():
         log_dir = os.path.join(images.workdir(), 'verify-' + name)
         started[name] = (log_dir, time.monotonic(), subprocess.Popen(
             [sys.executable, '-m', 'akanda_slim', 'verify', '--json',
-             '--datasource', name, '--log-dir', log_dir, slim.image],
+             '--checks', 'boot', '--datasource', name, '--log-dir', log_dir,
+             slim.image],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     results = {}
     for name, (log_dir, began, process) in started.items():
@@ -61,7 +64,7 @@ class DataSourcesTest(testtools.TestCase):
         failed = [(c['name'], c['status'], c['detail'])
                   for c in report['checks'] if c['status'] != checks.PASS]
         self.assertEqual([], failed)
-        self.assertEqual([n for n, _, _ in checks.CHECKS],
+        self.assertEqual([n for n, _, _ in check_sets.BOOT],
                          [c['name'] for c in report['checks']])
         detail = [c['detail'] for c in report['checks']
                   if c['name'] == 'datasource'][0]

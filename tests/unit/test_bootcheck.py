@@ -12,8 +12,9 @@ import fixtures
 import testtools
 
 from akanda_slim.bootcheck import checks
+from akanda_slim.bootcheck import router_checks
 from akanda_slim.bootcheck import compare
-from akanda_slim.bootcheck import guest_config
+from akanda_slim.bootcheck import check_sets
 from akanda_slim.bootcheck import image_check
 from akanda_slim.bootcheck import instance
 from akanda_slim.bootcheck import measure
@@ -440,11 +441,18 @@ class RunChecksTest(testtools.TestCase):
         self.assertEqual(['a'], ran)
 
     def test_every_check_is_named_once_and_ordered(self):
-        names = [name for name, _, _ in checks.CHECKS]
-        self.assertEqual(len(names), len(set(names)))
-        for position, (name, _, needs) in enumerate(checks.CHECKS):
-            for need in needs:
-                self.assertIn(need, names[:position])
+        for checks_set in check_sets.SETS.values():
+            names = [name for name, _, _ in checks_set]
+            self.assertEqual(len(names), len(set(names)))
+            for position, (name, _, needs) in enumerate(checks_set):
+                for need in needs:
+                    self.assertIn(need, names[:position])
+
+    def test_ssh_checks_run_before_the_agent_closes_ipv4(self):
+        names = [name for name, _, _ in check_sets.DEFAULT]
+        for name in ('login', 'datasource', 'boot-clean', 'package-update',
+                     'rootwrap'):
+            self.assertLess(names.index(name), names.index('router-config'))
 
 
 class ReloadTest(testtools.TestCase):
@@ -471,7 +479,7 @@ class ReloadTest(testtools.TestCase):
                              machine=self.FakeMachine(panic), networks=None,
                              workdir='/nonexistent', boot_timeout=5,
                              seed=None)
-        return self.assertRaises(checks.Failed, checks.reload, ctx)
+        return self.assertRaises(checks.Failed, router_checks.reload, ctx)
 
     def test_a_panic_after_the_reboot_is_named(self):
         failure = self._reload('[ 5.1] Kernel panic - not syncing: Fatal')
@@ -481,7 +489,8 @@ class ReloadTest(testtools.TestCase):
 
     def test_otherwise_a_timeout(self):
         failure = self._reload(None)
-        self.assertEqual('no SSH after the reboot within 5 s', str(failure))
+        self.assertEqual('no SSH on the management network within 5 s of '
+                         'the reboot', str(failure))
 
 
 class BootCleanTest(testtools.TestCase):
@@ -554,26 +563,6 @@ class BootCleanTest(testtools.TestCase):
             'sudo systemctl is-system-running': 'starting\n',
             'sudo systemctl list-units': ''})
         self.assertEqual('system starting; failed units: -', str(failure))
-
-
-NICS = {'mgmt': 'eth0', 'external': 'eth1', 'internal': 'eth2'}
-
-
-class GuestConfigTest(testtools.TestCase):
-
-    def test_nat_from_internal_out_of_external(self):
-        rules = guest_config.iptables_v4(NICS)
-        self.assertIn('-A POSTROUTING -s 192.168.77.0/24 -o eth1 -j SNAT',
-                      rules)
-        self.assertEqual(2, rules.count('COMMIT'))
-
-    def test_services_name_the_internal_nic(self):
-        for text in (guest_config.dnsmasq(NICS), guest_config.bird(NICS),
-                     guest_config.keepalived(NICS),
-                     guest_config.conntrackd(NICS)):
-            self.assertIn('eth2', text)
-        self.assertEqual(guest_config.bird(NICS).count('{'),
-                         guest_config.bird(NICS).count('}'))
 
 
 def report(ssh, boot, memory, qcow2, checks_status, counts):
@@ -796,7 +785,7 @@ class QemuDataSourceTest(testtools.TestCase):
     def test_metadata_service_on_nova_addresses_with_smbios(self):
         command = qemu.Machine('img', None, 'c', metadata_answers='/w/a.json',
                                openstack_smbios=True).command()
-        mgmt = [a for a in command if a.startswith('user,id=mgmt')][0]
+        mgmt = [a for a in command if a.startswith('user,id=access')][0]
         self.assertIn('net=169.254.169.0/24,', mgmt)
         self.assertIn('guestfwd=tcp:169.254.169.254:80-cmd:', mgmt)
         self.assertIn('akanda_slim.bootcheck.metadata_server /w/a.json',
@@ -819,7 +808,7 @@ class QemuDataSourceTest(testtools.TestCase):
         self.assertIn('file=s,,x.iso,if=virtio,media=cdrom,readonly=on',
                       command)
         self.assertIn('file:c,,1.log', command)
-        mgmt = [a for a in command if a.startswith('user,id=mgmt')][0]
+        mgmt = [a for a in command if a.startswith('user,id=access')][0]
         self.assertIn('/w,,x/a.json', mgmt)
 
 
@@ -1156,3 +1145,68 @@ class MetadataRequestsCheckTest(testtools.TestCase):
             out.write('"GET /openstack/2018-08-27/meta_data.json HTTP/1.1" '
                       '200 -\n')
         self.assertIn('2 requests', checks.datasource(ctx))
+
+
+class QemuNetworksTest(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fixtures.MonkeyPatch(
+            'akanda_slim.bootcheck.tools.require', lambda p: '/usr/bin/' + p))
+
+    def test_user_network_first_and_restricted_taps_after(self):
+        taps = {'mgmt': 'aksm1', 'external': 'aksx1', 'internal': 'aksi1',
+                'internal2': 'aksj1'}
+        command = qemu.Machine('img', None, 'c', taps=taps).command()
+        devices = [command[i + 1] for i, a in enumerate(command)
+                   if a == '-device']
+        self.assertEqual(['access', 'mgmt', 'external', 'internal',
+                          'internal2'],
+                         [d.split('netdev=')[1].split(',')[0]
+                          for d in devices])
+        access = [a for a in command if a.startswith('user,id=access')][0]
+        self.assertIn('restrict=on', access)
+        for role, tap in taps.items():
+            self.assertIn('tap,id=%s,ifname=%s,script=no,downscript=no'
+                          % (role, tap), command)
+
+    def test_guest_macs_differ_per_guest(self):
+        first, second = qemu.guest_macs(0), qemu.guest_macs(1)
+        self.assertEqual(qemu.MACS, first)
+        self.assertFalse(set(first.values()) & set(second.values()))
+
+    def test_link_local_is_eui64(self):
+        from akanda_slim.bootcheck import network
+        self.assertEqual('fe80::5054:ff:fea1:1',
+                         network.link_local('52:54:00:a1:00:01'))
+        self.assertEqual('fe80::200:ff:fe00:0',
+                         network.link_local('00:00:00:00:00:00'))
+
+
+class ProbeHttpTest(testtools.TestCase):
+
+    def test_metadata_stand_in_answers_the_proxy_headers(self):
+        port = qemu.free_port()
+        server = subprocess.Popen(
+            [sys.executable, '-m', 'akanda_slim.bootcheck.probe',
+             'metadata', '127.0.0.1', str(port)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(server.communicate)
+        self.addCleanup(server.kill)
+        self.assertEqual('listening', server.stdout.readline().strip())
+        status, text = probe.http_request('GET', '127.0.0.1', port,
+                                          '/latest/meta-data/instance-id')
+        self.assertEqual(200, status)
+        answer = json.loads(text)
+        self.assertEqual('/latest/meta-data/instance-id', answer['path'])
+        self.assertEqual('', answer['X-Instance-ID'])
+
+    def test_http_prints_status_and_body_or_the_error(self):
+        port = qemu.free_port()
+        result = subprocess.run(
+            [sys.executable, '-m', 'akanda_slim.bootcheck.probe', 'http',
+             'GET', '127.0.0.1', str(port), '/'],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.assertEqual(1, result.returncode)
+        self.assertIn('error', json.loads(result.stdout))
+        self.assertEqual('', result.stderr)

@@ -8,6 +8,7 @@ import fixtures
 import testtools
 
 from akanda_slim import cli
+from akanda_slim.commands import build as build_command
 from akanda_slim import errors
 from akanda_slim import image_build
 
@@ -15,11 +16,13 @@ from akanda_slim import image_build
 class BuildTest(testtools.TestCase):
 
     def test_elements(self):
-        self.assertEqual(['debian', 'akanda-appliance', 'baremetal', 'slim'],
+        self.assertEqual(['debian', 'akanda-appliance',
+                          'akanda-appliance-app', 'baremetal', 'slim'],
                          image_build.image_elements())
         self.assertEqual(['debian', 'akanda-appliance', 'vm'],
                          image_build.image_elements(baseline=True,
-                                                    whole_disk=True))
+                                                    whole_disk=True,
+                                                    agent=False))
 
     def test_source_tree_elements_found(self):
         found = image_build.find_elements_dir()
@@ -49,8 +52,10 @@ class BuildTest(testtools.TestCase):
     def test_command_passes_dib_args(self):
         calls = []
 
-        def fake_build(output_dir, name, elements, release, extra_args):
-            calls.append((output_dir, name, elements, release, extra_args))
+        def fake_build(output_dir, name, elements, release, extra_args,
+                       environ):
+            calls.append((output_dir, name, elements, release, extra_args,
+                          environ[image_build.AGENT_LOCATION]))
             return image_build.BuildResult(name, elements, '/none', '', '',
                                            '', '', 1.0)
 
@@ -65,11 +70,15 @@ class BuildTest(testtools.TestCase):
         self.useFixture(fixtures.MonkeyPatch(
             'sys.stdout', open(os.devnull, 'w')))
         code = cli.main(['build', '--baseline', '--output-dir', '/o',
-                         '--release', 'bookworm', '--', '-x', '--no-tmpfs'])
+                         '--release', 'bookworm', '--agent-source',
+                         'https://git.example/astara-appliance', '--', '-x',
+                         '--no-tmpfs'])
         self.assertEqual(0, code)
         self.assertEqual([('/o', 'akanda-baseline-bookworm',
-                           ['debian', 'akanda-appliance', 'baremetal'],
-                           'bookworm', ['-x', '--no-tmpfs'])], calls)
+                           ['debian', 'akanda-appliance',
+                            'akanda-appliance-app', 'baremetal'],
+                           'bookworm', ['-x', '--no-tmpfs'],
+                           'https://git.example/astara-appliance')], calls)
 
 
 class FakeMirror(fixtures.Fixture):
@@ -111,6 +120,8 @@ class BuildCommandTest(testtools.TestCase):
         self.useFixture(fixtures.MonkeyPatch(
             'akanda_slim.hostdeps.install_missing', lambda profile: []))
         self.sudo_says = ''
+        self.useFixture(fixtures.EnvironmentVariable(
+            image_build.AGENT_LOCATION, '/src/astara-appliance'))
         self.useFixture(fixtures.MonkeyPatch(
             'akanda_slim.process.run',
             lambda command, check=True: subprocess.CompletedProcess(
@@ -140,6 +151,36 @@ class BuildCommandTest(testtools.TestCase):
                       self.errors_printed())
         self.assertIn('add the host name to /etc/hosts',
                       self.errors_printed())
+
+    def test_no_agent_source_is_refused_in_one_line(self):
+        self.useFixture(FakeMirror('trixie'))
+        self.useFixture(fixtures.EnvironmentVariable(
+            image_build.AGENT_LOCATION, None))
+        self.assertEqual(2, cli.main(['build']))
+        self.assertEqual([], self.builds)
+        said = self.errors_printed().strip().splitlines()
+        self.assertEqual(1, len(said), said)
+        self.assertIn('no agent source: give --agent-source', said[0])
+        self.assertIn('--runtime-only', said[0])
+
+    def test_runtime_only_builds_without_the_agent(self):
+        self.useFixture(FakeMirror('trixie'))
+        self.useFixture(fixtures.EnvironmentVariable(
+            image_build.AGENT_LOCATION, None))
+        self.assertEqual(0, cli.main(['build', '--runtime-only']))
+        self.assertNotIn(image_build.AGENT_ELEMENT, self.builds[0][2])
+        self.assertEqual(2, cli.main(['build', '--runtime-only',
+                                      '--agent-source', 'x']))
+
+    def test_agent_source_path_is_made_absolute(self):
+        self.useFixture(FakeMirror('trixie'))
+        here = self.useFixture(fixtures.TempDir()).path
+        self.useFixture(fixtures.MonkeyPatch('os.getcwd', lambda: here))
+        argv = ['build', '--agent-source', here, '--agent-ref', 'v1']
+        args = cli.build_parser(argv).parse_args(argv)
+        environ = build_command.agent_environment(args, {})
+        self.assertEqual(here, environ[image_build.AGENT_LOCATION])
+        self.assertEqual('v1', environ[image_build.AGENT_REF])
 
     def test_unknown_release_refused_before_dib(self):
         self.useFixture(FakeMirror('trixie'))

@@ -1,0 +1,104 @@
+"""The appliance's REST API, called the way the orchestrator calls it.
+
+As ``astara/api/astara_client.py`` does, on the management network:
+``is_alive`` is ``GET /v1/firewall/rules`` answering 200 within 3 s;
+``interfaces`` is ``GET /v1/system/interfaces``; ``put_config`` is
+``PUT /v1/system/config`` with the JSON router configuration (90 s, the
+orchestrator's ``config_timeout``). Every request runs in the management
+namespace (``ip netns exec``) through ``probe http``, so it reaches the
+guest over the management network's IPv6 as the orchestrator would.
+"""
+
+import json
+import os
+import sys
+import tempfile
+import time
+
+from akanda_slim import errors
+
+PORT = 5000
+ALIVE_TIMEOUT = 3
+CONFIG_TIMEOUT = 90
+
+
+class ApiError(errors.VerificationError):
+    """The agent did not answer, or answered what the caller did not want."""
+
+
+class Agent:
+    """The agent of one guest at ``address`` (scoped link-local or not)."""
+
+    def __init__(self, networks, address, port=PORT):
+        self.networks = networks
+        self.address = address
+        self.port = port
+
+    def request(self, method, path, body=None, timeout=30,
+                content_type=None):
+        """(status, text); ApiError when no HTTP answer came."""
+        command = [sys.executable, '-m', 'akanda_slim.bootcheck.probe',
+                   'http', method, self.address, str(self.port), path]
+        body_file = None
+        try:
+            if body is not None:
+                fd, body_file = tempfile.mkstemp(suffix='.json')
+                with os.fdopen(fd, 'w') as out:
+                    out.write(body if isinstance(body, str)
+                              else json.dumps(body))
+                command.append(body_file)
+                if content_type:
+                    command.append(content_type)
+            result = self.networks.run('mgmt', command, timeout=timeout + 15,
+                                       check=False)
+        finally:
+            if body_file:
+                os.unlink(body_file)
+        try:
+            answer = json.loads(result.stdout)
+        except ValueError:
+            raise ApiError('%s %s: no answer (%s)' % (
+                method, path, (result.stderr or result.stdout).strip()[-300:]))
+        if 'error' in answer:
+            raise ApiError('%s %s: %s' % (method, path, answer['error']))
+        return answer['status'], answer['body']
+
+    def json(self, method, path, body=None, timeout=30, status=200):
+        got, text = self.request(method, path, body, timeout)
+        if got != status:
+            raise ApiError('%s %s answered %d, not %d: %s' % (
+                method, path, got, status, text.strip()[:400]))
+        try:
+            return json.loads(text)
+        except ValueError:
+            raise ApiError('%s %s answered no JSON: %r' % (
+                method, path, text[:200]))
+
+    def is_alive(self):
+        try:
+            status, _ = self.request('GET', '/v1/firewall/rules',
+                                     timeout=ALIVE_TIMEOUT)
+        except ApiError:
+            return False
+        return status == 200
+
+    def wait_alive(self, timeout, alive=lambda: True):
+        """Poll ``is_alive`` as the orchestrator does; seconds it took."""
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            if not alive():
+                return None
+            if self.is_alive():
+                return time.monotonic() - started
+            time.sleep(1)
+        return None
+
+    def interfaces(self):
+        return self.json('GET', '/v1/system/interfaces')['interfaces']
+
+    def config(self):
+        return self.json('GET', '/v1/system/config')['configuration']
+
+    def put_config(self, config):
+        return self.json('PUT', '/v1/system/config', config,
+                         timeout=CONFIG_TIMEOUT)['configuration']

@@ -1,0 +1,51 @@
+"""Rebuild: a fresh instance of a rebuilt image routes the same traffic.
+
+This is how the orchestrator recovers a lost router: it boots the image
+again and pushes the same configuration as soon as the agent answers. The
+slim image is built a second time from the same inputs, booted, and
+``verify --checks router`` drives its agent: the configuration PUT, the
+tenant's DHCP lease and DNS answer, SNAT and the floating IP.
+"""
+
+import functools
+import json
+import os
+import subprocess
+import sys
+
+import testtools
+
+from akanda_slim.bootcheck import check_sets
+from akanda_slim.bootcheck import checks
+from tests.functional import images
+from tests.functional import leftovers
+
+SKIP_REASON = images.why_not_runnable()
+
+
+@functools.lru_cache(maxsize=None)
+def rebuilt_router():
+    log_dir = os.path.join(images.workdir(), 'verify-rebuild')
+    result = subprocess.run(
+        [sys.executable, '-m', 'akanda_slim', 'verify', '--json', '--checks',
+         'router', '--log-dir', log_dir, images.rebuild_slim_image().image],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    report = json.loads(result.stdout)['image'] if result.stdout.strip() \
+        else {}
+    return result.returncode, report, result.stderr, log_dir
+
+
+@testtools.skipIf(SKIP_REASON, SKIP_REASON)
+class RebuildTest(testtools.TestCase):
+
+    def test_rebuilt_image_routes_with_the_same_config(self):
+        code, report, stderr, log_dir = rebuilt_router()
+        self.assertTrue(report, 'verify printed no report:\n' + stderr[-3000:])
+        failed = [(c['name'], c['status'], c['detail'])
+                  for c in report['checks'] if c['status'] != checks.PASS]
+        self.assertEqual([], failed)
+        self.assertEqual([name for name, _, _ in check_sets.SETS['router']],
+                         [c['name'] for c in report['checks']])
+        self.assertEqual(0, code, stderr[-2000:])
+        self.assertEqual({'processes': [], 'netns': [], 'taps': []},
+                         leftovers.of_report(report, log_dir))
