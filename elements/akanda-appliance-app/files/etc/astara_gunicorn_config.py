@@ -1,0 +1,15 @@
+# gunicorn settings of the Astara router API (unit
+# astara-router-api-server), as upstream's ansible template had them, for
+# systemd: not daemonized, no pid file, errors to the journal.
+
+bind = '[::]:5000'
+# One worker: the agent keeps the router's configuration in the worker's
+# memory (GET /v1/system/config answers from it), and a second worker would
+# cost about 25 MiB of a 96-128 MiB guest.
+workers = 1
+worker_class = 'sync'
+timeout = 300
+backlog = 2048
+daemon = False
+errorlog = '-'
+accesslog = '/var/log/astara/gunicorn_access.log'
