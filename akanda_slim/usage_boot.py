@@ -193,7 +193,7 @@ def boot_and_read(prepared, kernel, initrd, workdir, options):
         if networks:
             networks.attach()
         ssh.port = machine.ssh_port
-        boot = runner._wait(machine, ssh, options)
+        boot = runner.wait_for_boot(machine, ssh, options)
         boot['memory_used_kib'] = measure.memory_used_kib(ssh)
         boot['biggest_processes_kib'] = parse_processes(
             ssh.run(PROCESS_MEMORY).stdout)

@@ -38,7 +38,8 @@ class Agent:
                 content_type=None):
         """(status, text); ApiError when no HTTP answer came."""
         command = [sys.executable, '-m', 'akanda_slim.bootcheck.probe',
-                   'http', method, self.address, str(self.port), path]
+                   'http', '-t', str(timeout), method, self.address,
+                   str(self.port), path]
         body_file = None
         try:
             if body is not None:

@@ -4,12 +4,13 @@
 connection with the peer address it saw (so the client learns whether NAT
 rewrote it); ``connect ADDRESS PORT [SOURCE]`` prints that answer;
 ``dns SERVER NAME`` asks SERVER for NAME's A record and prints the addresses;
-``http METHOD HOST PORT PATH [BODY_FILE [CONTENT_TYPE]]`` makes one HTTP
-request (HOST may be a scoped IPv6 link-local address) and prints its
-status and body as JSON; ``metadata ADDRESS PORT`` stands in for the
+``http [-t SECONDS] METHOD HOST PORT PATH [BODY_FILE [CONTENT_TYPE]]``
+makes one HTTP request (HOST may be a scoped IPv6 link-local address) and
+prints its status and body as JSON; ``metadata ADDRESS PORT`` stands in for the
 orchestrator's metadata service: it answers each GET with the request's
-path and the proxy's
-headers as JSON, for at most ``METADATA_SECONDS``.
+path and the proxy's headers as JSON, for at most ``METADATA_SECONDS``;
+``echo ADDRESS PORT`` echoes one connection's lines and ``hold ADDRESS PORT
+SOURCE SECONDS`` keeps a connection busy, printing each echo's time.
 """
 
 import http.client
@@ -145,6 +146,51 @@ def serve_metadata(address, port, seconds=METADATA_SECONDS):
             server.handle_request()
 
 
+def echo_server(address, port, seconds=METADATA_SECONDS):
+    """Echo every line of one connection back, for at most ``seconds``."""
+    family = socket.AF_INET6 if ':' in address else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind((address, int(port)))
+        server.listen(1)
+        server.settimeout(seconds)
+        print('listening', flush=True)
+        connection, _ = server.accept()
+        connection.settimeout(seconds)
+        with connection:
+            for line in connection.makefile('rb'):
+                connection.sendall(line)
+
+
+def hold(address, port, source, seconds, interval=0.2, timeout=5):
+    """Hold one connection for ``seconds``, a line every ``interval``; print
+    ``ok TIME`` for each echo, ``broken TIME REASON`` when it breaks."""
+    deadline = time.monotonic() + float(seconds)
+    try:
+        connection = socket.create_connection(
+            (address, int(port)), timeout=timeout,
+            source_address=(source, 0) if source != '-' else None)
+    except OSError as failure:
+        print('broken %.3f %s' % (time.time(), failure), flush=True)
+        return 1
+    replies = connection.makefile('rb')
+    with connection:
+        print('connected %.3f' % time.time(), flush=True)
+        count = 0
+        while time.monotonic() < deadline:
+            count += 1
+            try:
+                connection.sendall(b'%d\n' % count)
+                if replies.readline().strip() != b'%d' % count:
+                    raise OSError('closed or wrong echo')
+            except OSError as failure:
+                print('broken %.3f %s' % (time.time(), failure), flush=True)
+                return 1
+            print('ok %.3f' % time.time(), flush=True)
+            time.sleep(interval)
+    return 0
+
+
 def main(argv):
     command, arguments = argv[0], argv[1:]
     if command == 'serve':
@@ -155,6 +201,9 @@ def main(argv):
         print(' '.join(resolve(arguments[0], arguments[1])))
     elif command == 'http':
         body, options = None, {}
+        if arguments[:1] == ['-t']:
+            options['timeout'] = float(arguments[1])
+            arguments = arguments[2:]
         if len(arguments) > 4:
             with open(arguments[4], 'rb') as data:
                 body = data.read()
@@ -168,6 +217,10 @@ def main(argv):
         print(json.dumps({'status': status, 'body': text}))
     elif command == 'metadata':
         serve_metadata(arguments[0], arguments[1])
+    elif command == 'echo':
+        echo_server(arguments[0], arguments[1])
+    elif command == 'hold':
+        return hold(*arguments[:4])
     else:
         raise SystemExit('unknown probe %s' % command)
     return 0

@@ -102,7 +102,8 @@ class Machine:
 
     def __init__(self, image, seed_iso, console_log, kernel=None,
                  initrd=None, taps=None, accel='tcg', memory_mib=1024,
-                 cpus=2, metadata_answers=None, openstack_smbios=False):
+                 cpus=2, metadata_answers=None, openstack_smbios=False,
+                 macs=None):
         self.image = image
         self.seed_iso = seed_iso
         self.console_log = console_log
@@ -114,6 +115,7 @@ class Machine:
         self.cpus = cpus
         self.metadata_answers = metadata_answers
         self.openstack_smbios = openstack_smbios
+        self.macs = macs or MACS
         self.ssh_port = free_port()
         self.app_port = free_port()
         self.process = None
@@ -122,7 +124,7 @@ class Machine:
     def _nic(self, name, netdev):
         return ['-netdev', netdev,
                 '-device', 'virtio-net-pci,netdev=%s,mac=%s'
-                % (name, MACS[name])]
+                % (name, self.macs[name])]
 
     def _metadata_forward(self):
         """The access netdev options that put Nova's metadata service there."""

@@ -216,13 +216,17 @@ def _networks():
     }
 
 
-def router_ports(macs):
+def management_address(index=0):
+    """Router ``index``'s address on the management network."""
+    return network.MGMT['guest6'][:-1] + str(index)
+
+
+def router_ports(macs, index=0):
     """The appliance's own ports, role -> Port, with the guest's MACs."""
-    ext, int1, int2, mgmt = (network.EXTERNAL, network.INTERNAL,
-                             network.INTERNAL2, network.MGMT)
+    ext, int1, int2 = network.EXTERNAL, network.INTERNAL, network.INTERNAL2
     return {
         'mgmt': Port('p-mgmt', 'mgmt-net', macs['mgmt'],
-                     [(mgmt['guest6'], 'mgmt-v6')], 'router-vm',
+                     [(management_address(index), 'mgmt-v6')], 'router-vm',
                      name='ASTARA:MGT:router'),
         'external': Port('p-ext', 'ext-net', macs['external'],
                          [(ext['guest'], 'ext-v4'),
@@ -254,14 +258,18 @@ TENANT_PORTS = {'internal': (VM1, VM1B), 'internal2': (VM2,)}
 
 
 def tenant_router(ifnames, macs, tenants=('internal',),
-                  floating_to=VM1B, ha=False):
+                  floating_to=VM1B, index=0, ha_peers=None):
     """The test router's config: management, external, ``tenants``.
 
     ``ifnames``: role -> the agent's interface name (from its
     ``/v1/system/interfaces``, matched by MAC); ``floating_to``: the
-    tenant port that holds the floating IP.
+    tenant port that holds the floating IP. With ``ha_peers`` (the other
+    routers' management addresses) it is one router of an HA pair:
+    ``ha_resource`` and the ``ha_config`` astara's instance manager adds
+    (``_ha_config``: the peers, priority 100 for the oldest instance,
+    here router 0, and 50 for the others).
     """
-    nets, ports = _networks(), router_ports(macs)
+    nets, ports = _networks(), router_ports(macs, index)
     configs = [
         network_config(ports['mgmt'], ifnames['mgmt'], MANAGEMENT_NET,
                        nets['mgmt']),
@@ -273,7 +281,11 @@ def tenant_router(ifnames, macs, tenants=('internal',),
             ports[role], ifnames[role], INTERNAL_NET, nets[role],
             [ports[role]] + list(TENANT_PORTS[role])))
     floating = [(network.EXTERNAL['floating'], floating_to.fixed_ips[0][0])]
-    return build_config(configs, floating, ha=ha)
+    config = build_config(configs, floating, ha=ha_peers is not None)
+    if ha_peers is not None:
+        config['ha_config'] = {'peers': list(ha_peers),
+                               'priority': 100 if index == 0 else 50}
+    return config
 
 
 def allocation_of(config, mac):

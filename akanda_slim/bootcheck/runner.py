@@ -107,7 +107,7 @@ def _wait_for_ssh(machine, ssh, options, deadline):
                                % (why, machine.console_log))
 
 
-def _wait(machine, ssh, options):
+def wait_for_boot(machine, ssh, options):
     """Wait for SSH, then for the boot to finish; the boot's timings.
 
     cloud-init's config stage may restart sshd after SSH first answered
@@ -196,7 +196,7 @@ class Session:
             if networks:
                 networks.attach()
             self.ssh.port = machine.ssh_port
-            timings = _wait(machine, self.ssh, self.options)
+            timings = wait_for_boot(machine, self.ssh, self.options)
             timings['memory_used_kib'] = measure.memory_used_kib(self.ssh)
             self.boots.append(timings)
             if number == 1:
