@@ -3,11 +3,15 @@
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import fixtures
+import testtools
 
+from akanda_slim import dib_entry
 from akanda_slim import dib_slim
 from akanda_slim import errors
 from akanda_slim import policy as policy_mod
@@ -342,8 +346,8 @@ class PruneConfinedTest(base.RootTestCase):
 
     def test_symlinked_doc_directory(self):
         self.excludes('/usr/share/doc/*')
-        for target in (self.sentinel, '../../..' + self.sentinel):
-            self.link('usr/share/doc', target)
+        for link in (self.sentinel, '../../..' + self.sentinel):
+            self.link('usr/share/doc', link)
             prune_files.prune(self.root, {'DIB_SLIM_PYCACHE': 'remove'})
             self.assertEqual(self.before, self.snapshot())
             os.unlink(os.path.join(self.root, 'usr/share/doc'))
@@ -373,3 +377,35 @@ class PruneConfinedTest(base.RootTestCase):
         self.assertEqual(2, dib_slim.main(['prune', self.root]))
         err.stream.seek(0)
         self.assertEqual(1, len(err.stream.read().splitlines()))
+
+
+class EntryBoundaryTest(testtools.TestCase):
+    """The hooks' modules end in one line and an exit code, as the CLI."""
+
+    def run_entry(self, function):
+        err = self.useFixture(fixtures.StringStream('stderr'))
+        self.useFixture(fixtures.MonkeyPatch('sys.stderr', err.stream))
+        code = dib_entry.run(function)
+        err.stream.seek(0)
+        return code, err.stream.read().splitlines()
+
+    def test_internal_error_is_one_line_exit_1(self):
+        code, lines = self.run_entry(lambda: {}['missing'])
+        self.assertEqual(1, code)
+        self.assertEqual(["akanda-slim: error: internal error: KeyError: "
+                          "'missing'"], lines)
+
+    def test_ctrl_c_is_130(self):
+        def interrupted():
+            raise KeyboardInterrupt()
+        self.assertEqual((130, ['akanda-slim: interrupted']),
+                         self.run_entry(interrupted))
+
+    def test_sigterm_unwinds_as_one_line(self):
+        def terminated():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)
+        code, lines = self.run_entry(terminated)
+        self.assertEqual(128 + signal.SIGTERM, code)
+        self.assertEqual(['akanda-slim: error: interrupted by SIGTERM'],
+                         lines)
