@@ -24,6 +24,7 @@ import sys
 import yaml
 
 from akanda_slim import dib_entry
+from akanda_slim import element_python
 from akanda_slim import errors
 from akanda_slim import policy as policy_mod
 from akanda_slim import prune_files
@@ -44,8 +45,6 @@ GROWROOT = 'cloud-initramfs-growroot'
 GROWROOT_MODULES = ('growpart', 'resizefs')
 CLOUD_CFG = 'etc/cloud/cloud.cfg'
 CLOUD_CFG_D = 'etc/cloud/cloud.cfg.d'
-CLOUD_INIT_STAGES = ('cloud_init_modules', 'cloud_config_modules',
-                     'cloud_final_modules')
 
 
 def declared_packages(root):
@@ -118,10 +117,12 @@ def cloud_init_modules(root):
     As cloud-init merges them: a later file's stage list replaces an
     earlier one's.
     """
+    cloud_init = element_python.load('slim_cloud_init')
     stages = {}
     paths = [CLOUD_CFG] + sorted(
         os.path.join(CLOUD_CFG_D, os.path.basename(p)) for p in glob.glob(
-            os.path.join(rootfs.resolve(root, CLOUD_CFG_D), '*.cfg')))
+            os.path.join(glob.escape(rootfs.resolve(root, CLOUD_CFG_D)),
+                         '*.cfg')))
     for path in paths:
         full = rootfs.resolve(root, path)
         if not os.path.isfile(full):
@@ -134,16 +135,11 @@ def cloud_init_modules(root):
                                     % (full, exc)) from None
         if not isinstance(config, dict):
             continue
-        for stage in CLOUD_INIT_STAGES:
+        for stage in cloud_init.STAGES:
             if isinstance(config.get(stage), list):
                 stages[stage] = config[stage]
-    names = set()
-    for modules in stages.values():
-        for entry in modules:
-            name = entry[0] if isinstance(entry, list) and entry else entry
-            if isinstance(name, str):
-                names.add(name.replace('-', '_'))
-    return names
+    return {cloud_init.module_name(entry) for modules in stages.values()
+            for entry in modules} - {None}
 
 
 def growroot_removal(root, installed, environ):
