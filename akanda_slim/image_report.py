@@ -203,10 +203,15 @@ def check_budget(report):
 
 
 def _read(path, default=None, loader=json.load):
+    """``loader`` on the state file ``path``; unreadable is an InputError."""
     if not path or not os.path.exists(path):
         return default
-    with open(path) as data:
-        return loader(data)
+    try:
+        with open(path) as data:
+            return loader(data)
+    except (OSError, ValueError) as exc:
+        raise errors.InputError('%s: not a slim step state file (%s)'
+                                % (path, exc)) from None
 
 
 def _parse_max_size(text):
