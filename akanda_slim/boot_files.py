@@ -65,18 +65,15 @@ def summary(removed, image):
 
 
 def _run(root, image):
+    rootfs.check_root(root)
     line = summary(remove_boot_files(root), image)
     if line:
         print(line)
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 2:
-        print('usage: python -m akanda_slim.boot_files ROOT IMAGE_NAME',
-              file=sys.stderr)
-        return 2
-    return dib_entry.run(_run, *argv)
+    return dib_entry.main('akanda_slim.boot_files ROOT IMAGE_NAME', _run,
+                          (2,), argv)
 
 
 if __name__ == '__main__':

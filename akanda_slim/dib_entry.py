@@ -35,3 +35,16 @@ def run(function, *args):
         with termination.handled():
             return function(*args) or 0
     return cli.guarded(call, verbose=_trace())
+
+
+def main(usage, function, counts, argv=None):
+    """Run ``function(*argv)`` through ``run``, or print ``usage`` (exit 2).
+
+    ``argv`` (default: the command line) must have one of the lengths in
+    ``counts``; ``usage`` follows ``usage: python -m``.
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if len(argv) not in counts:
+        print('usage: python -m %s' % usage, file=sys.stderr)
+        return 2
+    return run(function, *argv)

@@ -14,7 +14,6 @@ no target symlink or ``..`` leads a change onto the host; a refusal is one
 line and exit 2.
 """
 
-import os
 import stat
 import sys
 
@@ -72,19 +71,20 @@ ACTIONS = {'write': (write, (2, 3)), 'link': (link, (3,)),
            'remove': (remove, (2,)), 'test': (_print_test, (3,))}
 
 
+def _act(action, root, *args):
+    rootfs.check_root(root)
+    return ACTIONS[action][0](root, *args)
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    if not argv or argv[0] not in ACTIONS or (
-            len(argv) - 1 not in ACTIONS[argv[0]][1]):
-        print('usage: python -m akanda_slim.root_edit '
-              'write ROOT PATH [MODE] | link ROOT PATH TARGET | '
-              'remove ROOT PATH | test ROOT -e|-f|-x PATH', file=sys.stderr)
-        return 2
-    if not os.path.isdir(argv[1]):
-        print('akanda-slim: error: target root %s is not a directory'
-              % argv[1], file=sys.stderr)
-        return 2
-    return dib_entry.run(ACTIONS[argv[0]][0], *argv[1:])
+    if not argv or argv[0] not in ACTIONS:
+        argv = []
+    return dib_entry.main(
+        'akanda_slim.root_edit write ROOT PATH [MODE] | link ROOT PATH '
+        'TARGET | remove ROOT PATH | test ROOT -e|-f|-x PATH', _act,
+        [count + 1 for count in ACTIONS[argv[0]][1]] if argv else (),
+        argv)
 
 
 if __name__ == '__main__':

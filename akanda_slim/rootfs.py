@@ -104,6 +104,12 @@ class _Walk:
         return os.path.join(self.root, *names)
 
 
+def check_root(root):
+    """Refuse a target root that is not a directory (InputError)."""
+    if not os.path.isdir(root):
+        raise errors.InputError('target root %s is not a directory' % root)
+
+
 def _walk(root, path, follow_last=True, create=False):
     """A ``_Walk`` at ``path``'s parent and the last component (or '').
 

@@ -57,6 +57,7 @@ def mask_getty_static(root):
 
 
 def _run(action, root):
+    rootfs.check_root(root)
     if os.environ.get('DIB_SLIM_DRY_RUN') == '1':
         return
     if action == 'getty-static':
@@ -72,11 +73,10 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) == 1:
         argv = ['mask'] + argv
-    if len(argv) != 2 or argv[0] not in ('mask', 'getty-static'):
-        print('usage: python -m akanda_slim.unit_masks [getty-static] ROOT',
-              file=sys.stderr)
-        return 2
-    return dib_entry.run(_run, *argv)
+    if not argv or argv[0] not in ('mask', 'getty-static'):
+        argv = []
+    return dib_entry.main('akanda_slim.unit_masks [getty-static] ROOT', _run,
+                          (2,), argv)
 
 
 if __name__ == '__main__':
