@@ -216,6 +216,36 @@ class ConfigHooksTest(ImageHookCase):
             self.assertEqual(regular, os.path.isfile(full), path)
 
 
+class CloudInitAndLocaleHooksTest(ImageHookCase):
+
+    def test_cloud_init_modules(self):
+        # python3 in the image: this Python (it has yaml, as cloud-init's).
+        os.symlink(sys.executable, os.path.join(self.scratch, 'bin',
+                                                'python3'))
+        result = self.run_hook(
+            'post-install.d/70-slim-cloud-init-modules',
+            prepare='mkdir -p /etc/cloud/cloud.cfg.d && printf '
+            '"cloud_init_modules:\\n - growpart\\n - ssh-import-id\\n"'
+            ' > /etc/cloud/cloud.cfg',
+            DIB_SLIM_CLOUD_INIT_MODULES_DROP='ssh_import_id puppet')
+        self.assertEqual(0, result.returncode, result.stdout)
+        self.assertIn('cloud_init_modules: dropped ssh_import_id',
+                      result.stdout)
+        self.assertIn('cloud_init_modules:\n- growpart\n', self.written(
+            '/etc/cloud/cloud.cfg.d/95-slim-cloud-init-modules.cfg'))
+
+    def test_locale_gen_empty(self):
+        if not shutil.which('debconf-set-selections'):
+            self.skipTest('needs debconf-set-selections (debconf)')
+        result = self.run_hook(
+            'post-install.d/75-slim-locale-gen',
+            prepare='printf "en_US.UTF-8 UTF-8\\n# de_DE ISO-8859-1\\n" '
+            '> /etc/locale.gen')
+        self.assertEqual(0, result.returncode, result.stdout)
+        self.assertEqual('# en_US.UTF-8 UTF-8\n# de_DE ISO-8859-1\n',
+                         self.written('/etc/locale.gen'))
+
+
 class CloudInitPythonTest(testtools.TestCase):
     """slim-python/slim_cloud_init.py: the override 70 writes."""
 
