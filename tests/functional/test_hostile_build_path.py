@@ -272,9 +272,9 @@ class HostileBuildPathTest(testtools.TestCase):
         rng = random.Random(self.seed)
         started = time.monotonic()
         outcomes = {'result': 0, 'refusal': 0}
+        top = os.path.realpath(self.useFixture(fixtures.TempDir()).path)
         for number in range(self.cases):
-            base = os.path.realpath(self.useFixture(
-                fixtures.TempDir()).path)
+            base = os.path.join(top, 'case-%d' % number)
             root, sentinel, changed = self.make_case(rng, base)
             before = test_slim_hooks.snapshot(sentinel)
             where = '(seed %d, case %d: %s)' % (
@@ -294,6 +294,7 @@ class HostileBuildPathTest(testtools.TestCase):
                     self.assertEqual(
                         before, test_slim_hooks.snapshot(sentinel),
                         '%s changed the sentinel %s' % (hook, where))
+            shutil.rmtree(base)
         sys.stderr.write('hostile build path: %d cases in %.0f s, %d '
                          'results, %d one-line refusals\n' % (
                              self.cases, time.monotonic() - started,
