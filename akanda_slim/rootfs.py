@@ -35,12 +35,14 @@ class _Walk:
 
     def __init__(self, root):
         self.root = os.path.realpath(root)
+        self.names = []
         try:
             self.fds = [os.open(self.root, _DIR_FLAGS)]
+        except (FileNotFoundError, NotADirectoryError):
+            self.fds = []  # no root: every path is its name only
         except OSError as exc:
             raise errors.InputError('target root %s: %s' % (
                 root, os.strerror(exc.errno))) from None
-        self.names = []
 
     def close(self):
         for fd in self.fds:

@@ -35,6 +35,16 @@ class ResolveTest(testtools.TestCase):
         self.assertEqual(os.path.join(self.root, 'link'),
                          rootfs.resolve(self.root, 'link', follow_last=False))
 
+    def test_missing_root_or_component_is_lexical(self):
+        missing = os.path.join(self.root, 'missing')
+        self.assertEqual(os.path.join(missing, 'b'),
+                         rootfs.resolve(missing, 'a/../b'))
+        with open(os.path.join(self.root, 'file'), 'w'):
+            pass
+        self.assertEqual(os.path.join(self.root, 'file/x'),
+                         rootfs.resolve(self.root, 'file/x'))
+        self.assertIsNone(rootfs.lstat(missing, 'a'))
+
     def test_loop_is_refused(self):
         os.symlink('b', os.path.join(self.root, 'a'))
         os.symlink('a', os.path.join(self.root, 'b'))
