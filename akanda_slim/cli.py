@@ -76,15 +76,14 @@ def _quiet_broken_pipe():
     return 141
 
 
-def main(argv=None):
-    argv = sys.argv[1:] if argv is None else list(argv)
-    verbose = any(arg in GLOBAL_FLAGS for arg in argv)
+def guarded(call, verbose=False):
+    """Run ``call()`` and return its exit code: the one error boundary.
+
+    Used by ``main`` and by the modules the slim element runs
+    (``dib_entry``): every failure becomes one line on stderr.
+    """
     try:
-        args = build_parser(argv).parse_args(argv)
-        logging.basicConfig(
-            level=logging.DEBUG if args.verbose else logging.INFO,
-            format='akanda-slim: %(message)s', stream=sys.stderr)
-        code = args.run(args)
+        code = call()
         sys.stdout.flush()
         return code
     except errors.SlimError as exc:
@@ -101,6 +100,19 @@ def main(argv=None):
         print('akanda-slim: error: internal error: %s: %s'
               % (type(exc).__name__, exc), file=sys.stderr)
         return 1
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    verbose = any(arg in GLOBAL_FLAGS for arg in argv)
+
+    def call():
+        args = build_parser(argv).parse_args(argv)
+        logging.basicConfig(
+            level=logging.DEBUG if args.verbose else logging.INFO,
+            format='akanda-slim: %(message)s', stream=sys.stderr)
+        return args.run(args)
+    return guarded(call, verbose)
 
 
 if __name__ == '__main__':

@@ -8,9 +8,9 @@ and its verification as JSON; ``plan ROOT`` is its dry run.
 line): the policy, the keep patterns (what the appliance elements declared
 in package-installs, the chosen kernel, the boot-critical set) and the
 remove patterns (the generic kernel when the cloud one serves, the user's).
-``prune ROOT`` deletes files an image never needs and prints what it freed
-as JSON. Settings come from the DIB_SLIM_* variables (see the element's
-README.rst).
+``prune ROOT`` deletes files an image never needs (``prune_files``) and
+prints what it freed as JSON. Settings come from the DIB_SLIM_* variables
+(see the element's README.rst).
 """
 
 import fnmatch
@@ -19,14 +19,15 @@ import json
 import logging
 import os
 import re
-import shutil
 import sys
 
 import yaml
 
 from akanda_slim import dib_entry
+from akanda_slim import element_python
 from akanda_slim import errors
 from akanda_slim import policy as policy_mod
+from akanda_slim import prune_files
 from akanda_slim import rootfs
 from akanda_slim import target as target_mod
 
@@ -34,16 +35,9 @@ LOG = logging.getLogger(__name__)
 
 PACKAGE_INSTALLS_JSON = 'tmp/package-installs.json'
 MAX_JSON = 16 * 1024 * 1024
-DPKG_CONF_DIR = 'etc/dpkg/dpkg.cfg.d'
 
 GENERIC_KERNEL = r'^linux-image-(\S+-)?%s$'
 
-LOG_FILES = ('var/log/apt', 'var/log/dpkg.log', 'var/log/alternatives.log',
-             'var/log/bootstrap.log', 'var/log/journal')
-APT_STATE = ('var/lib/apt/lists', 'var/cache/apt')
-# Elements that install packages in finalise.d, after the slim step: the
-# apt lists stay for them (finalise.d/99-slim-apt-lists drops them later).
-LATE_INSTALLERS = ('bootloader',)
 # This element: the packages it asks package-installs for stay.
 SLIM_ELEMENT = 'slim'
 GROWROOT = 'cloud-initramfs-growroot'
@@ -51,11 +45,6 @@ GROWROOT = 'cloud-initramfs-growroot'
 GROWROOT_MODULES = ('growpart', 'resizefs')
 CLOUD_CFG = 'etc/cloud/cloud.cfg'
 CLOUD_CFG_D = 'etc/cloud/cloud.cfg.d'
-CLOUD_INIT_STAGES = ('cloud_init_modules', 'cloud_config_modules',
-                     'cloud_final_modules')
-# Build leftovers: dpkg's and debconf's backups of their own databases,
-# rewritten by them on their next run.
-BACKUP_FILES = ('var/lib/dpkg/*-old', 'var/cache/debconf/*-old')
 
 
 def declared_packages(root):
@@ -128,10 +117,12 @@ def cloud_init_modules(root):
     As cloud-init merges them: a later file's stage list replaces an
     earlier one's.
     """
+    cloud_init = element_python.load('slim_cloud_init')
     stages = {}
     paths = [CLOUD_CFG] + sorted(
         os.path.join(CLOUD_CFG_D, os.path.basename(p)) for p in glob.glob(
-            os.path.join(rootfs.resolve(root, CLOUD_CFG_D), '*.cfg')))
+            os.path.join(glob.escape(rootfs.resolve(root, CLOUD_CFG_D)),
+                         '*.cfg')))
     for path in paths:
         full = rootfs.resolve(root, path)
         if not os.path.isfile(full):
@@ -144,16 +135,11 @@ def cloud_init_modules(root):
                                     % (full, exc)) from None
         if not isinstance(config, dict):
             continue
-        for stage in CLOUD_INIT_STAGES:
+        for stage in cloud_init.STAGES:
             if isinstance(config.get(stage), list):
                 stages[stage] = config[stage]
-    names = set()
-    for modules in stages.values():
-        for entry in modules:
-            name = entry[0] if isinstance(entry, list) and entry else entry
-            if isinstance(name, str):
-                names.add(name.replace('-', '_'))
-    return names
+    return {cloud_init.module_name(entry) for modules in stages.values()
+            for entry in modules} - {None}
 
 
 def growroot_removal(root, installed, environ):
@@ -218,126 +204,6 @@ def options(root, environ):
     return _words_of(*settings(target_mod.read_target(root), root, environ))
 
 
-def read_path_filters(root):
-    """(excludes, includes): dpkg path-exclude/-include globs of the target."""
-    excludes, includes = [], []
-    directory = rootfs.resolve(root, DPKG_CONF_DIR)
-    for path in sorted(glob.glob(os.path.join(directory, '*'))):
-        path = rootfs.resolve(root, os.path.join(
-            DPKG_CONF_DIR, os.path.basename(path)))
-        if os.path.isdir(path):
-            continue
-        text = rootfs.read_text(path, MAX_JSON, 'dpkg configuration file')
-        for line in text.splitlines():
-            key, _, value = line.strip().partition('=')
-            if key == 'path-exclude':
-                excludes.append(value)
-            elif key == 'path-include':
-                includes.append(value)
-    return excludes, includes
-
-
-def excluded(path, excludes, includes):
-    """Whether dpkg would not unpack ``path``: an exclude and no include."""
-    return (any(fnmatch.fnmatchcase(path, p) for p in excludes)
-            and not any(fnmatch.fnmatchcase(path, p) for p in includes))
-
-
-def _size(path):
-    try:
-        return os.lstat(path).st_blocks * 512
-    except OSError:
-        return 0
-
-
-def _tree_size(path):
-    total = _size(path)
-    for top, dirs, files in os.walk(path):
-        total += sum(_size(os.path.join(top, n)) for n in dirs + files)
-    return total
-
-
-def prune_excluded(root):
-    """Delete files the target's dpkg excludes would have kept out."""
-    excludes, includes = read_path_filters(root)
-    freed = 0
-    bases = sorted({p.split('*', 1)[0].rstrip('/') for p in excludes})
-    for base in bases:
-        for top, dirs, files in os.walk(os.path.join(root, base.lstrip('/'))):
-            for name in files + [d for d in dirs if os.path.islink(
-                    os.path.join(top, d))]:
-                path = os.path.join(top, name)
-                if excluded('/' + os.path.relpath(path, root), excludes,
-                            includes):
-                    freed += _size(path)
-                    os.unlink(path)
-    return freed
-
-
-def _remove_contents(path, keep=('lock', 'partial')):
-    freed = 0
-    if os.path.islink(path) or os.path.ismount(path):
-        return 0
-    if os.path.isfile(path):
-        freed = _size(path)
-        os.unlink(path)
-        return freed
-    for entry in sorted(glob.glob(os.path.join(path, '*'))):
-        if os.path.basename(entry) in keep or os.path.ismount(entry):
-            continue
-        if os.path.isdir(entry) and not os.path.islink(entry):
-            if os.path.basename(entry) == 'archives':
-                freed += _remove_contents(entry)
-                continue
-            freed += _tree_size(entry)
-            shutil.rmtree(entry)
-        else:
-            freed += _size(entry)
-            os.unlink(entry)
-    return freed
-
-
-def apt_lists_needed_later(environ):
-    """Whether an element of the image installs packages after us."""
-    elements = environ.get('IMAGE_ELEMENT', '').split()
-    return any(name in elements for name in LATE_INSTALLERS)
-
-
-def prune_apt_state(root):
-    """Delete apt's lists and caches (locks and partial/ stay)."""
-    return sum(_remove_contents(os.path.join(root, p)) for p in APT_STATE)
-
-
-def prune(root, environ):
-    """Delete what an image never needs; returns {category: bytes freed}."""
-    freed = {'dpkg path excludes': prune_excluded(root)}
-    if apt_lists_needed_later(environ):
-        LOG.info('apt lists kept for %s (finalise.d installs packages)',
-                 ' '.join(LATE_INSTALLERS))
-    else:
-        freed['apt lists and caches'] = prune_apt_state(root)
-    freed['build logs'] = sum(
-        _remove_contents(os.path.join(root, p), keep=())
-        for p in LOG_FILES if os.path.lexists(os.path.join(root, p)))
-    freed['database backups'] = sum(
-        _remove_contents(path, keep=()) for pattern in BACKUP_FILES
-        for path in glob.glob(os.path.join(root, pattern)))
-    if environ.get('DIB_SLIM_UDEV_HWDB', 'remove') == 'remove':
-        freed['udev hwdb'] = sum(
-            _remove_contents(os.path.join(root, p))
-            for p in ('etc/udev/hwdb.bin', 'usr/lib/udev/hwdb.bin')
-            if os.path.exists(os.path.join(root, p)))
-    if environ.get('DIB_SLIM_PYCACHE', 'keep') == 'remove':
-        pattern = os.path.join(root, 'usr/lib/python3*/**/__pycache__')
-        caches = glob.glob(pattern, recursive=True)
-        freed['python bytecode caches'] = sum(_tree_size(c) for c in caches)
-        for cache in caches:
-            shutil.rmtree(cache, ignore_errors=True)
-    for category, size in sorted(freed.items()):
-        LOG.info('pruned %s: %.1f MiB', category, size / 1048576.0)
-    return freed
-
-
 def _plan(root):
     from akanda_slim.commands import plan as plan_command
     target = target_mod.read_target(root)
@@ -360,7 +226,7 @@ def _print_options(root):
 
 
 def _print_prune(root):
-    print(json.dumps(prune(root, os.environ), sort_keys=True))
+    print(json.dumps(prune_files.prune(root, os.environ), sort_keys=True))
 
 
 def main(argv=None):

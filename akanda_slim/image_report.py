@@ -18,6 +18,7 @@ import time
 from akanda_slim import dib_entry
 from akanda_slim import diskusage
 from akanda_slim import errors
+from akanda_slim import rootfs
 from akanda_slim import target as target_mod
 
 LOG = logging.getLogger(__name__)
@@ -158,19 +159,33 @@ def format_text(report):
     return '\n'.join(lines) + '\n'
 
 
+def _report_files(report):
+    """(suffix, text) of each file of the report."""
+    return (('.slim.json', json.dumps(report, indent=1, sort_keys=True)
+             + '\n'),
+            ('.slim.txt', format_text(report)))
+
+
 def write_report(report, paths):
-    """Write ``report`` as PREFIX.slim.json and .txt for each prefix."""
+    """Write ``report`` as PREFIX.slim.json and .txt for each host prefix."""
     written = []
-    text = format_text(report)
     for prefix in paths:
         os.makedirs(os.path.dirname(prefix) or '.', exist_ok=True)
-        with open(prefix + '.slim.json', 'w') as out:
-            json.dump(report, out, indent=1, sort_keys=True)
-            out.write('\n')
-        with open(prefix + '.slim.txt', 'w') as out:
-            out.write(text)
-        written += [prefix + '.slim.json', prefix + '.slim.txt']
+        for suffix, text in _report_files(report):
+            with open(prefix + suffix, 'w') as out:
+                out.write(text)
+            written.append(prefix + suffix)
     return written
+
+
+def write_report_in_root(report, root, prefix):
+    """Write the report as PREFIX.slim.json and .txt inside ``root``.
+
+    ``prefix`` is a path in the target, resolved in-root: a link there
+    never leads the write onto the host.
+    """
+    return [rootfs.write_file(root, prefix + suffix, text)
+            for suffix, text in _report_files(report)]
 
 
 def check_budget(report):
@@ -188,10 +203,15 @@ def check_budget(report):
 
 
 def _read(path, default=None, loader=json.load):
+    """``loader`` on the state file ``path``; unreadable is an InputError."""
     if not path or not os.path.exists(path):
         return default
-    with open(path) as data:
-        return loader(data)
+    try:
+        with open(path) as data:
+            return loader(data)
+    except (OSError, ValueError) as exc:
+        raise errors.InputError('%s: not a slim step state file (%s)'
+                                % (path, exc)) from None
 
 
 def _parse_max_size(text):
@@ -220,11 +240,11 @@ def report_and_check(args):
         image_name=args.image_name,
         max_size_mib=_parse_max_size(args.max_size),
         dry_run=args.dry_run)
-    prefixes = [args.image_name]
+    written = write_report(report, [args.image_name])
     if args.manifest_dir:
-        prefixes.append(os.path.join(args.manifest_dir,
-                                     os.path.basename(args.image_name)))
-    for path in write_report(report, prefixes):
+        written += write_report_in_root(report, args.root, os.path.join(
+            args.manifest_dir, os.path.basename(args.image_name)))
+    for path in written:
         LOG.info('slim report: %s', path)
     sys.stdout.write(format_text(report))
     check_budget(report)
@@ -236,7 +256,9 @@ def main(argv=None):
     parser.add_argument('--packages-json', required=True)
     parser.add_argument('--state-dir')
     parser.add_argument('--image-name', required=True)
-    parser.add_argument('--manifest-dir')
+    parser.add_argument('--manifest-dir',
+                        help='a directory inside --root (DIB_MANIFEST_'
+                             'IMAGE_DIR), resolved as in a chroot')
     parser.add_argument('--max-size',
                         default=os.environ.get('DIB_SLIM_MAX_SIZE'))
     parser.add_argument('--dry-run', action='store_true',

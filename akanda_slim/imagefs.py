@@ -7,29 +7,44 @@ image's largest partition is mounted at its offset.
 import contextlib
 import json
 import os
-import subprocess
 
 from akanda_slim import errors
+from akanda_slim import process
+
+NO_TABLE = 'does not contain a recognized partition table'
 
 
 def _run(command):
-    result = subprocess.run(command, text=True, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
-    if result.returncode != 0:
-        raise errors.UsageError('%s failed: %s' % (
-            ' '.join(command[:2]), result.stdout.strip()[-300:]))
-    return result.stdout
+    """Run ``command`` through ``process.run``; returns its output."""
+    return process.run(command).stdout
 
 
 def largest_partition_offset(raw):
-    """Byte offset of the largest partition of a whole disk, or 0."""
-    output = subprocess.run(['sfdisk', '--json', raw], text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    if output.returncode != 0:
-        return 0
-    table = json.loads(output.stdout)['partitiontable']
-    partitions = sorted(table['partitions'], key=lambda p: -p['size'])
-    return partitions[0]['start'] * table.get('sectorsize', 512)
+    """Byte offset of the largest partition of a whole disk, or 0.
+
+    0 only for a disk with no partition table (a filesystem image);
+    sfdisk failing otherwise, or printing what is not its table, is a
+    ``CommandError``.
+    """
+    env = dict(os.environ, LC_ALL='C')
+    result = process.run(['sfdisk', '--json', raw], env=env, check=False,
+                         merge_stderr=False)
+    if result.returncode != 0:
+        if NO_TABLE in result.stderr:
+            return 0
+        raise errors.CommandError(['sfdisk', '--json', raw],
+                                  result.returncode,
+                                  result.stdout + result.stderr)
+    try:
+        table = json.loads(result.stdout)['partitiontable']
+        partitions = sorted(table['partitions'], key=lambda p: -p['size'])
+        if not partitions:
+            return 0
+        return partitions[0]['start'] * table.get('sectorsize', 512)
+    except (ValueError, KeyError, TypeError, IndexError) as exc:
+        raise errors.CommandError(
+            ['sfdisk', '--json', raw], 0, result.stdout,
+            reason='printed no partition table (%s)' % exc) from None
 
 
 @contextlib.contextmanager

@@ -3,14 +3,19 @@
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import fixtures
+import testtools
 
+from akanda_slim import dib_entry
 from akanda_slim import dib_slim
 from akanda_slim import errors
 from akanda_slim import policy as policy_mod
+from akanda_slim import prune_files
 from akanda_slim import target
 from tests.unit import base
 
@@ -267,7 +272,7 @@ class PruneTest(base.RootTestCase):
                      'usr/lib/python3/dist-packages/m/__pycache__/m.pyc'):
             self.write(root, path)
         os.makedirs(os.path.join(root, 'var/lib/apt/lists/partial'))
-        freed = dib_slim.prune(root, {'DIB_SLIM_PYCACHE': 'remove'})
+        freed = prune_files.prune(root, {'DIB_SLIM_PYCACHE': 'remove'})
         exists = lambda p: os.path.exists(os.path.join(root, p))  # noqa
         self.assertFalse(exists('usr/share/doc/bash/README'))
         self.assertTrue(exists('usr/share/doc/bash/copyright'))
@@ -295,7 +300,7 @@ class PruneTest(base.RootTestCase):
         root = self.make_root(base.stanza('dpkg'))
         self.write(root, 'var/lib/apt/lists/mirror_Packages')
         environ = {'IMAGE_ELEMENT': 'debian vm bootloader slim'}
-        freed = dib_slim.prune(root, environ)
+        freed = prune_files.prune(root, environ)
         self.assertNotIn('apt lists and caches', freed)
         self.assertTrue(os.path.exists(os.path.join(
             root, 'var/lib/apt/lists/mirror_Packages')))
@@ -303,7 +308,104 @@ class PruneTest(base.RootTestCase):
     def test_pycache_kept_by_default(self):
         root = self.make_root(base.stanza('dpkg'))
         self.write(root, 'usr/lib/python3/dist-packages/m/__pycache__/m.pyc')
-        freed = dib_slim.prune(root, {})
+        freed = prune_files.prune(root, {})
         self.assertNotIn('python bytecode caches', freed)
         self.assertTrue(os.path.exists(os.path.join(
             root, 'usr/lib/python3/dist-packages/m/__pycache__/m.pyc')))
+
+
+class PruneConfinedTest(base.RootTestCase):
+    """prune never follows a target symlink or ``..`` onto the host."""
+
+    def setUp(self):
+        super().setUp()
+        self.root = self.make_root(base.stanza('dpkg'))
+        self.sentinel = self.useFixture(fixtures.TempDir()).path
+        for name in ('README', 'journal/system.journal', 'dpkg.log',
+                     'hwdb.bin', 'status-old', 'templates.dat-old',
+                     'X/file', 'apt/history.log', 'lists/m_Packages'):
+            PruneTest.write(self, self.sentinel, name)
+        self.before = self.snapshot()
+
+    def snapshot(self):
+        found = []
+        for top, dirs, files in os.walk(self.sentinel):
+            found += [os.path.join(top, n) for n in dirs + files]
+        return sorted(found)
+
+    def link(self, path, target):
+        path = os.path.join(self.root, path)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        if os.path.isdir(path) and not os.path.islink(path):
+            os.rmdir(path)
+        os.symlink(target, path)
+
+    def excludes(self, *patterns):
+        PruneTest.write(self, self.root, 'etc/dpkg/dpkg.cfg.d/00slim',
+                        ''.join('path-exclude=%s\n' % p for p in patterns))
+
+    def test_symlinked_doc_directory(self):
+        self.excludes('/usr/share/doc/*')
+        for link in (self.sentinel, '../../..' + self.sentinel):
+            self.link('usr/share/doc', link)
+            prune_files.prune(self.root, {'DIB_SLIM_PYCACHE': 'remove'})
+            self.assertEqual(self.before, self.snapshot())
+            os.unlink(os.path.join(self.root, 'usr/share/doc'))
+
+    def test_dotdot_in_a_pattern_is_refused(self):
+        self.excludes('/../%s/X/*' % self.sentinel.strip('/'))
+        exc = self.assertRaises(errors.InputError, prune_files.prune,
+                                self.root, {})
+        self.assertIn('".."', str(exc))
+        self.assertEqual(self.before, self.snapshot())
+
+    def test_symlinked_log_udev_dpkg_and_cache_directories(self):
+        self.excludes('/usr/share/doc/*')
+        os.unlink(os.path.join(self.root, 'var/lib/dpkg/status'))
+        os.rmdir(os.path.join(self.root, 'var/lib/dpkg'))
+        for path in ('var/log', 'etc/udev', 'var/lib/dpkg', 'var/cache',
+                     'var/lib/apt/lists', 'usr/lib/python3'):
+            self.link(path, self.sentinel)
+        freed = prune_files.prune(self.root, {'DIB_SLIM_PYCACHE': 'remove'})
+        self.assertEqual(self.before, self.snapshot())
+        self.assertEqual(0, sum(freed.values()))
+
+    def test_dib_slim_prune_refuses_in_one_line(self):
+        self.excludes('/usr/../etc/*')
+        err = self.useFixture(fixtures.StringStream('stderr'))
+        self.useFixture(fixtures.MonkeyPatch('sys.stderr', err.stream))
+        self.assertEqual(2, dib_slim.main(['prune', self.root]))
+        err.stream.seek(0)
+        self.assertEqual(1, len(err.stream.read().splitlines()))
+
+
+class EntryBoundaryTest(testtools.TestCase):
+    """The hooks' modules end in one line and an exit code, as the CLI."""
+
+    def run_entry(self, function):
+        err = self.useFixture(fixtures.StringStream('stderr'))
+        self.useFixture(fixtures.MonkeyPatch('sys.stderr', err.stream))
+        code = dib_entry.run(function)
+        err.stream.seek(0)
+        return code, err.stream.read().splitlines()
+
+    def test_internal_error_is_one_line_exit_1(self):
+        code, lines = self.run_entry(lambda: {}['missing'])
+        self.assertEqual(1, code)
+        self.assertEqual(["akanda-slim: error: internal error: KeyError: "
+                          "'missing'"], lines)
+
+    def test_ctrl_c_is_130(self):
+        def interrupted():
+            raise KeyboardInterrupt()
+        self.assertEqual((130, ['akanda-slim: interrupted']),
+                         self.run_entry(interrupted))
+
+    def test_sigterm_unwinds_as_one_line(self):
+        def terminated():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)
+        code, lines = self.run_entry(terminated)
+        self.assertEqual(128 + signal.SIGTERM, code)
+        self.assertEqual(['akanda-slim: error: interrupted by SIGTERM'],
+                         lines)

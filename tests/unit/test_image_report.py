@@ -75,7 +75,7 @@ class ImageReportTest(base.RootTestCase):
         code = image_report.main([
             '--root', self.root, '--packages-json', packages,
             '--state-dir', work, '--image-name', os.path.join(work, 'img'),
-            '--manifest-dir', manifests, '--max-size', '100'])
+            '--manifest-dir', '/etc/dib-manifests', '--max-size', '100'])
         self.assertEqual(0, code)
         for prefix in (os.path.join(work, 'img'),
                        os.path.join(manifests, 'img')):
