@@ -247,7 +247,7 @@ class WaitForBootTest(testtools.TestCase):
     def test_a_dropped_session_waits_for_ssh_again(self):
         ssh = self.FakeSsh([(255, ''), (0, 'running\n')])
         timings = runner.wait_for_boot(self.FakeMachine(), ssh,
-                               runner.Options(boot_timeout=60))
+                                       runner.Options(boot_timeout=60))
         self.assertEqual('running', timings['system_state'])
         self.assertEqual(2, ssh.waits)
         self.assertEqual(2, len(ssh.commands))
@@ -255,7 +255,7 @@ class WaitForBootTest(testtools.TestCase):
     def test_a_degraded_boot_is_reported_not_retried(self):
         ssh = self.FakeSsh([(1, 'degraded\n')])
         timings = runner.wait_for_boot(self.FakeMachine(), ssh,
-                               runner.Options(boot_timeout=60))
+                                       runner.Options(boot_timeout=60))
         self.assertEqual('degraded', timings['system_state'])
         self.assertEqual(1, ssh.waits)
 
@@ -270,7 +270,8 @@ class WaitForBootTest(testtools.TestCase):
             clock[0] += 61  # ssh's timeout ran into the boot's deadline
             return subprocess.CompletedProcess(remote, 255, '', '')
         ssh.run = run
-        timings = runner.wait_for_boot(machine, ssh, runner.Options(boot_timeout=60))
+        timings = runner.wait_for_boot(machine, ssh,
+                                       runner.Options(boot_timeout=60))
         self.assertEqual('', timings['system_state'])
         self.assertEqual(1, ssh.waits)
 

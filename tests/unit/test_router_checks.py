@@ -1,0 +1,86 @@
+"""The router checks' pure parts: what the agent's answers must hold."""
+
+import json
+
+import testtools
+
+from akanda_slim.bootcheck import ha_pair
+from akanda_slim.bootcheck import qemu
+from akanda_slim.bootcheck import router_checks
+from akanda_slim.bootcheck import router_config
+
+IFNAMES = {'mgmt': 'ge1', 'external': 'ge2', 'internal': 'ge3',
+           'internal2': 'ge4'}
+
+
+class DifferencesTest(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.sent = router_config.tenant_router(IFNAMES, qemu.MACS)
+
+    def test_the_same_config_has_none(self):
+        answer = json.loads(json.dumps(self.sent))
+        self.assertEqual([], router_checks.differences(self.sent, answer))
+
+    def test_a_lost_address_network_or_floating_ip_is_named(self):
+        answer = json.loads(json.dumps(self.sent))
+        answer['networks'][2]['interface']['addresses'].pop()
+        answer['floating_ips'] = []
+        del answer['networks'][1]
+        problems = router_checks.differences(self.sent, answer)
+        self.assertIn('tenant-net-1 lacks fd00:77:2::1/64', problems)
+        self.assertIn('no network ext-net', problems)
+        self.assertIn('no floating IP 172.16.77.20 -> 192.168.77.101',
+                      problems)
+
+
+class MalformedTest(testtools.TestCase):
+
+    def test_each_payload_is_refusable(self):
+        config = router_config.tenant_router(IFNAMES, qemu.MACS)
+        payloads = list(router_checks.malformed(config))
+        self.assertEqual(len(router_checks.MALFORMED), len(payloads))
+        broken = json.loads(payloads[1][1])
+        self.assertEqual('not-a-cidr',
+                         broken['networks'][-1]['subnets'][0]['cidr'])
+        self.assertRaises(ValueError, json.loads, payloads[0][1])
+        # The config they break stays as it was.
+        self.assertNotEqual('not-a-cidr',
+                            config['networks'][-1]['subnets'][0]['cidr'])
+
+
+class HaConfigTest(testtools.TestCase):
+
+    def test_pair_configs_name_each_other_with_priorities(self):
+        configs = [router_config.tenant_router(
+            IFNAMES, qemu.guest_macs(i), index=i,
+            ha_peers=[router_config.management_address(1 - i)])
+            for i in (0, 1)]
+        self.assertEqual([True, True], [c['ha_resource'] for c in configs])
+        self.assertEqual([100, 50],
+                         [c['ha_config']['priority'] for c in configs])
+        self.assertEqual(['fdca:3ba5:a17a:acda::11'],
+                         configs[0]['ha_config']['peers'])
+        self.assertEqual(['fdca:3ba5:a17a:acda::11/64'],
+                         configs[1]['networks'][0]['interface']['addresses'])
+        single = router_config.tenant_router(IFNAMES, qemu.MACS)
+        self.assertFalse(single['ha_resource'])
+        self.assertNotIn('ha_config', single)
+
+
+class HeldConnectionTest(testtools.TestCase):
+
+    def test_echoes_after_the_kill_without_a_break_survive(self):
+        lines = ['connected 100.0', 'ok 100.2', 'ok 101.0', 'ok 104.5',
+                 'ok 104.7']
+        held = ha_pair.held_connection(lines, killed_at=101.5)
+        self.assertTrue(held['survived'])
+        self.assertEqual(2, held['echoes_after_kill'])
+        self.assertEqual(3.5, held['largest_gap_seconds'])
+
+    def test_a_break_is_reported(self):
+        lines = ['connected 100.0', 'ok 100.2', 'broken 106.0 timed out']
+        held = ha_pair.held_connection(lines, killed_at=101.0)
+        self.assertFalse(held['survived'])
+        self.assertEqual('broken 106.0 timed out', held['broken'])
