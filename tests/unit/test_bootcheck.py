@@ -279,7 +279,7 @@ class WaitForBootTest(testtools.TestCase):
         machine = self.FakeMachine()
         machine.started_at -= 61
         ssh = self.FakeSsh([])
-        self.assertRaises(errors.BootError, runner._wait, machine, ssh,
+        self.assertRaises(errors.BootError, runner.wait_for_boot, machine, ssh,
                           runner.Options(boot_timeout=60))
 
 
