@@ -25,12 +25,18 @@ function build_akanda_slim_image {
     mkdir -p $AKANDA_SLIM_OUTPUT_DIR
     echo "akanda-slim: building $AKANDA_SLIM_IMAGE_NAME" \
         "in $AKANDA_SLIM_OUTPUT_DIR"
-    local args=""
+    local agent="" args=""
+    if [[ -n "$AKANDA_SLIM_AGENT_SOURCE" ]]; then
+        agent="--agent-source $AKANDA_SLIM_AGENT_SOURCE"
+    fi
+    if [[ -n "$AKANDA_SLIM_AGENT_REF" ]]; then
+        agent="$agent --agent-ref $AKANDA_SLIM_AGENT_REF"
+    fi
     if [[ -n "$AKANDA_SLIM_DIB_ARGS" ]]; then
         args="-- $AKANDA_SLIM_DIB_ARGS"
     fi
     # shellcheck disable=SC2086
-    sudo -E PATH=$PATH akanda-slim build \
+    sudo -E PATH=$PATH akanda-slim build $agent \
         --output-dir $AKANDA_SLIM_OUTPUT_DIR \
         --release $AKANDA_SLIM_RELEASE \
         --name $AKANDA_SLIM_IMAGE_NAME $args || \

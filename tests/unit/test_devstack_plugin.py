@@ -107,9 +107,11 @@ class DevstackPluginTest(testtools.TestCase):
         result, commands = self.stack(
             'stack install', 'stack extra',
             STUB_BUILD_OUTPUTS='.vmlinuz .initrd',
-            AKANDA_SLIM_DIB_ARGS='-x')
+            AKANDA_SLIM_DIB_ARGS='-x',
+            AKANDA_SLIM_AGENT_SOURCE='/src/astara-appliance.tar.gz')
         self.assertEqual(0, result.returncode, result.stderr)
-        build = ('build --output-dir %s --release trixie '
+        build = ('build --agent-source /src/astara-appliance.tar.gz '
+                 '--output-dir %s --release trixie '
                  '--name akanda-slim-trixie -- -x' % out)
         create = 'openstack image create -f value -c id --public'
         self.assertEqual([
