@@ -1,5 +1,7 @@
-"""``akanda-slim build --release bookworm`` builds, and the image boots and
-passes every router check under ``akanda-slim verify``.
+"""``akanda-slim build --release bookworm`` builds, with the agent, and the
+image boots clean under ``akanda-slim verify --checks boot`` (login, its
+instance data, no failed unit: the agent's service runs). The agent's API
+is driven on trixie, the default release, by the usage runs.
 
 Needs root, diskimage-builder, the host's Debian mirror (which serves
 bookworm) and QEMU; in CI all of them are there.
@@ -14,6 +16,7 @@ import sys
 import testtools
 
 from akanda_slim.bootcheck import checks
+from akanda_slim import image_build
 from tests.functional import images
 
 SKIP_REASON = images.why_not_runnable()
@@ -31,7 +34,9 @@ def built():
     """Run the build command once; (process, output dir, image name)."""
     output = os.path.join(images.workdir(), RELEASE)
     result = akanda_slim('build', '--release', RELEASE, '--output-dir',
-                         output)
+                         output, '--agent-source',
+                         images.agent_environment()[
+                             image_build.AGENT_LOCATION])
     return result, output, 'akanda-slim-' + RELEASE
 
 
@@ -71,7 +76,8 @@ class BookwormTest(testtools.TestCase):
 
     def test_image_passes_verify(self):
         kernel = self.path('.vmlinuz')
-        arguments = ['verify', '--json', self.path('.qcow2')]
+        arguments = ['verify', '--json', '--checks', 'boot',
+                     self.path('.qcow2')]
         if os.path.exists(kernel):
             arguments += ['--kernel', kernel, '--initrd', self.path('.initrd')]
         verified = akanda_slim(*arguments)

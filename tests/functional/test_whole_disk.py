@@ -27,7 +27,7 @@ class WholeDiskTest(testtools.TestCase):
 
     def test_slim_keeps_the_bootloader(self):
         whole_disk_works = image_build.device_mapper_works()
-        elements = image_build.image_elements(whole_disk=True)
+        elements = image_build.image_elements(whole_disk=True, agent=False)
         self.assertIn('vm', elements)
         work = images.workdir()
         log = os.path.join(work, 'slim-vm.log')
