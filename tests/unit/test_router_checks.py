@@ -84,3 +84,34 @@ class HeldConnectionTest(testtools.TestCase):
         held = ha_pair.held_connection(lines, killed_at=101.0)
         self.assertFalse(held['survived'])
         self.assertEqual('broken 106.0 timed out', held['broken'])
+
+
+class AgentNeverUpTest(testtools.TestCase):
+
+    class FakeSsh:
+        def run(self, command, timeout=None):
+            import subprocess
+            return subprocess.CompletedProcess(
+                command, 0, 'Traceback (most recent call last):\n'
+                'ImportError: No module named astara_router\n', '')
+
+    class FakeMachine:
+        def alive(self):
+            return True
+
+    def test_the_failure_carries_the_agents_journal(self):
+        import fixtures
+        from akanda_slim.bootcheck import agent_api
+        from akanda_slim.bootcheck import checks
+        self.useFixture(fixtures.MonkeyPatch(
+            'akanda_slim.bootcheck.agent_api.Agent.wait_alive',
+            lambda self, timeout, alive: None))
+        ctx = checks.Context(ssh=self.FakeSsh(), machine=self.FakeMachine(),
+                             networks=object())
+        failure = self.assertRaises(checks.Failed,
+                                    router_checks.agent_alive, ctx)
+        self.assertIn('the agent did not answer GET /v1/firewall/rules',
+                      str(failure))
+        self.assertIn('ImportError: No module named astara_router',
+                      str(failure))
+        self.assertIsInstance(ctx.agent, agent_api.Agent)
