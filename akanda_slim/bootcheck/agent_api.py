@@ -72,8 +72,11 @@ class Agent:
     def json(self, method, path, body=None, timeout=30, status=200):
         got, text = self.request(method, path, body, timeout)
         if got != status:
+            # A traceback's last lines say what failed.
             raise ApiError('%s %s answered %d, not %d: %s' % (
-                method, path, got, status, text.strip()[:400]))
+                method, path, got, status, ' / '.join(
+                    line.strip() for line in text.strip().splitlines()[-6:]
+                )[-800:]))
         try:
             return json.loads(text)
         except ValueError:

@@ -79,7 +79,11 @@ def agent_alive(ctx):
 
 def push(ctx, config):
     """PUT ``config``; check GET /v1/system/config gives it back."""
-    applied = ctx.agent.put_config(config)
+    try:
+        applied = ctx.agent.put_config(config)
+    except agent_api.ApiError as failure:
+        raise Failed('%s; the agent\'s journal: %s'
+                     % (failure, agent_journal(ctx)))
     read = ctx.agent.config()
     for name, answer in (('PUT', applied), ('GET', read)):
         problems = differences(config, answer)
