@@ -216,21 +216,30 @@ class StaleSeriesTest(testtools.TestCase):
         source.fetch(TARBALL, self.tree)
 
     def test_a_patch_that_no_longer_applies_is_named(self):
-        # Upstream changes the first line the last patch replaces.
-        last = source.read_series(SERIES)[-1]
-        path = os.path.join(PATCHES, last)
+        # The series up to the last patch applies; then upstream changes
+        # the lines of the last patch's first hunk.
+        names = source.read_series(SERIES)
+        patches = os.path.join(self.work, 'patches')
+        shutil.copytree(PATCHES, patches)
+        for index, listed in ((slice(0, -1), 'before'), (slice(-1, None),
+                                                         'last')):
+            with open(os.path.join(patches, listed), 'w') as out:
+                out.write('\n'.join(names[index]) + '\n')
+        source.apply_series(self.tree, os.path.join(patches, 'before'))
+        path = os.path.join(PATCHES, names[-1])
         target = os.path.join(self.tree, touched_files(path)[0])
         with open(path) as text:
-            removed = next(line[1:] for line in text.read().splitlines()
-                           if line[:1] == '-' and line[:3] != '---')
+            hunk = text.read().split('\n@@ ', 1)[1].splitlines()[1:]
         with open(target) as text:
             code = text.read()
-        self.assertIn(removed, code)
+        for line in (line[1:] for line in hunk if line[:1] in ' -'):
+            self.assertIn(line, code)
+            code = code.replace(line, line + '  # changed upstream', 1)
         with open(target, 'w') as out:
-            out.write(code.replace(removed, removed + '  # changed'))
+            out.write(code)
         exc = self.assertRaises(source.PatchError, source.apply_series,
-                                self.tree, SERIES)
-        self.assertIn(last, str(exc))
+                                self.tree, os.path.join(patches, 'last'))
+        self.assertIn(names[-1], str(exc))
 
     def test_the_series_does_not_apply_twice(self):
         source.apply_series(self.tree, SERIES)
