@@ -46,8 +46,8 @@ def touched_files(patch_path):
                                      re.MULTILINE)))
 
 
-class PatchedTreeTest(testtools.TestCase):
-    """One patched tree for the class (the series applies to upstream)."""
+class _PatchedTree(testtools.TestCase):
+    """One patched tree per class (the series applies to upstream)."""
 
     @classmethod
     def setUpClass(cls):
@@ -58,6 +58,9 @@ class PatchedTreeTest(testtools.TestCase):
     def tearDownClass(cls):
         shutil.rmtree(cls.work, ignore_errors=True)
         super().tearDownClass()
+
+
+class PatchedTreeTest(_PatchedTree):
 
     def test_every_patch_is_in_the_series_once(self):
         names = source.read_series(SERIES)
@@ -135,6 +138,73 @@ class PatchedTreeTest(testtools.TestCase):
         self.assertEqual(0, result.returncode, result.stdout + text)
 
 
+class ElementFilesTest(_PatchedTree):
+    """The element's static files agree with the patched agent."""
+
+    ELEMENT = os.path.dirname(PATCHES)
+    FILES = os.path.join(ELEMENT, 'files')
+
+    def read(self, *parts):
+        with open(os.path.join(*parts)) as text:
+            return text.read()
+
+    def test_console_scripts_are_upstream_entry_points(self):
+        setup = configparser.RawConfigParser()
+        setup.read(os.path.join(self.tree, 'setup.cfg'))
+        entries = dict(
+            line.replace(' ', '').split('=', 1) for line in
+            setup.get('entry_points', 'console_scripts').split('\n')
+            if line.strip())
+        install = self.read(self.ELEMENT, 'install.d',
+                            '75-akanda-app-install')
+        for name, target in sorted(entries.items()):
+            module, function = target.split(':')
+            if name.startswith('akanda-'):
+                self.assertEqual(target, entries['astara-' + name[7:]])
+                self.assertIn(name[7:], install)
+                continue
+            script = self.read(self.FILES, 'usr/local/bin', name)
+            self.assertIn('from %s import %s\n' % (module, function),
+                          script)
+            if module.startswith('astara_router'):
+                self.assertIn('def %s(' % function, self.read(
+                    self.tree, module.replace('.', '/') + '.py'))
+
+    def test_sudo_rule_is_the_drivers_root_helper(self):
+        base = self.read(self.tree, 'astara_router/drivers/base.py')
+        helper = re.search(r"root_helper='sudo ([^']+)'", base).group(1)
+        rule = self.read(self.FILES, 'etc/sudoers.d/gunicorn')
+        self.assertIn('NOPASSWD: /usr/local/bin/%s *' % helper, rule)
+
+    def test_every_service_the_drivers_call_exists(self):
+        # Services of the router drivers: Debian's units, or this element's.
+        debian = {'dnsmasq', 'bird', 'keepalived', 'conntrackd',
+                  'netfilter-persistent'}
+        own = set(n[:-len('.service')] for n in os.listdir(
+            os.path.join(self.FILES, 'etc/systemd/system')))
+        called = set()
+        for name in ('bird', 'dnsmasq', 'metadata', 'iptables', 'keepalived',
+                     'conntrackd'):
+            code = self.read(self.tree, 'astara_router/drivers/%s.py' % name)
+            called.update(re.findall(r"'service', '([\w-]+)'", code))
+            if "EXECUTABLE = 'service'" in code:
+                called.update(re.findall(r"self\.sudo\('([\w-]+)'", code))
+        self.assertIn('metadata', called)
+        self.assertEqual(set(), called - debian - own)
+
+    def test_gunicorn_serves_the_agent_on_every_address(self):
+        settings = {}
+        exec(self.read(self.FILES, 'etc/astara_gunicorn_config.py'),
+             settings)
+        self.assertEqual('[::]:5000', settings['bind'])
+        self.assertFalse(settings['daemon'])
+        unit = self.read(self.FILES, 'etc/systemd/system',
+                         'astara-router-api-server.service')
+        self.assertIn('astara_router.api.server:app', unit)
+        self.assertIn('app = flask.Flask',
+                      self.read(self.tree, 'astara_router/api/server.py'))
+
+
 class StaleSeriesTest(testtools.TestCase):
 
     def setUp(self):
@@ -146,21 +216,30 @@ class StaleSeriesTest(testtools.TestCase):
         source.fetch(TARBALL, self.tree)
 
     def test_a_patch_that_no_longer_applies_is_named(self):
-        # Upstream changes the first line the last patch replaces.
-        last = source.read_series(SERIES)[-1]
-        path = os.path.join(PATCHES, last)
+        # The series up to the last patch applies; then upstream changes
+        # the lines of the last patch's first hunk.
+        names = source.read_series(SERIES)
+        patches = os.path.join(self.work, 'patches')
+        shutil.copytree(PATCHES, patches)
+        for index, listed in ((slice(0, -1), 'before'), (slice(-1, None),
+                                                         'last')):
+            with open(os.path.join(patches, listed), 'w') as out:
+                out.write('\n'.join(names[index]) + '\n')
+        source.apply_series(self.tree, os.path.join(patches, 'before'))
+        path = os.path.join(PATCHES, names[-1])
         target = os.path.join(self.tree, touched_files(path)[0])
         with open(path) as text:
-            removed = next(line[1:] for line in text.read().splitlines()
-                           if line[:1] == '-' and line[:3] != '---')
+            hunk = text.read().split('\n@@ ', 1)[1].splitlines()[1:]
         with open(target) as text:
             code = text.read()
-        self.assertIn(removed, code)
+        for line in (line[1:] for line in hunk if line[:1] in ' -'):
+            self.assertIn(line, code)
+            code = code.replace(line, line + '  # changed upstream', 1)
         with open(target, 'w') as out:
-            out.write(code.replace(removed, removed + '  # changed'))
+            out.write(code)
         exc = self.assertRaises(source.PatchError, source.apply_series,
-                                self.tree, SERIES)
-        self.assertIn(last, str(exc))
+                                self.tree, os.path.join(patches, 'last'))
+        self.assertIn(names[-1], str(exc))
 
     def test_the_series_does_not_apply_twice(self):
         source.apply_series(self.tree, SERIES)
