@@ -155,7 +155,7 @@ class Machine:
                     % (self.ssh_port, GUEST_SSH_PORT,
                        self.app_port, GUEST_APP_PORT))
         metadata = self._metadata_forward() if self.metadata_answers else ''
-        command += self._nic('access', 'user,id=access,restrict=on,'
+        command += self._nic('access', 'user,id=access,restrict=on,ipv6=off,'
                              + metadata + forwards)
         for name in ROUTER_NICS:
             if name in self.taps:
