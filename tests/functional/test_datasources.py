@@ -1,13 +1,14 @@
-"""The slim image under Nova's metadata service and NoCloud, two runs at once.
+"""The slim image under Nova's metadata service and NoCloud, and a fresh
+instance of the rebuilt image, three runs at once.
 
 The usage runs (test_footprint) boot with the default data source (Nova's
 config drive) and run every check. Here two ``akanda-slim verify --checks
-boot`` runs start together on the slim image, one with ``--datasource
-metadata`` (Nova's metadata service at 169.254.169.254, served through
-QEMU's user network), one with ``--datasource nocloud``: the boot checks
-must pass in each, so the two runs also show that verify runs side by side
-on one host (host ports, taps, namespaces of their own) and leave nothing
-behind.
+boot`` runs on the slim image, one with ``--datasource metadata`` (Nova's
+metadata service at 169.254.169.254, served through QEMU's user network),
+one with ``--datasource nocloud``, start together with ``verify --checks
+router`` on the rebuilt image (test_rebuild). The boot checks must pass in
+each, so the runs also show that verify runs side by side on one host (host
+ports, taps, namespaces of their own) and leaves nothing behind.
 """
 
 import functools
@@ -26,25 +27,41 @@ from tests.functional import leftovers
 
 SKIP_REASON = images.why_not_runnable()
 DATASOURCES = ('metadata', 'nocloud')
+REBUILD = 'rebuild'
+
+
+def _commands():
+    """name -> verify's arguments: the two data sources on the slim image,
+    and the router checks on a fresh instance of the rebuilt image
+    (test_rebuild)."""
+    slim, rebuilt = images.slim_image(), images.rebuild_slim_image()
+    commands = {name: ['--checks', 'boot', '--datasource', name, slim.image]
+                for name in DATASOURCES}
+    commands[REBUILD] = ['--checks', 'router', rebuilt.image]
+    return commands
 
 
 @functools.lru_cache(maxsize=None)
 def parallel_runs():
-    """Both runs, started together; name -> (code, report, stderr, log)."""
-    slim = images.slim_image()
+    """The runs, started together; name -> (code, report, stderr, log)."""
     started = {}
-    for name in DATASOURCES:
+    for name, arguments in _commands().items():
         log_dir = os.path.join(images.workdir(), 'verify-' + name)
-        started[name] = (log_dir, time.monotonic(), subprocess.Popen(
+        out, err = (open(os.path.join(images.workdir(), 'verify-%s.%s'
+                                      % (name, suffix)), 'w+')
+                    for suffix in ('out', 'err'))
+        started[name] = (log_dir, time.monotonic(), out, err, subprocess.Popen(
             [sys.executable, '-m', 'akanda_slim', 'verify', '--json',
-             '--checks', 'boot', '--datasource', name, '--log-dir', log_dir,
-             slim.image],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+             '--log-dir', log_dir] + arguments, stdout=out, stderr=err))
     results = {}
-    for name, (log_dir, began, process) in started.items():
-        stdout, stderr = process.communicate()
+    for name, (log_dir, began, out, err, process) in started.items():
+        process.wait()
+        with out, err:
+            out.seek(0)
+            err.seek(0)
+            stdout, stderr = out.read(), err.read()
         report = json.loads(stdout)['image'] if stdout.strip() else {}
-        print('verify --datasource %s: exit %d after %.0f s' % (
+        print('verify %s: exit %d after %.0f s' % (
             name, process.returncode, time.monotonic() - began))
         results[name] = (process.returncode, report, stderr, log_dir)
     return results
@@ -91,12 +108,12 @@ class DataSourcesTest(testtools.TestCase):
         self.assert_every_check_passes('nocloud', 'NoCloud')
 
     def test_parallel_runs_leave_nothing_behind(self):
-        for name in DATASOURCES:
+        for name in self.runs:
             _, report, stderr, log_dir = self.runs[name]
             self.assertTrue(report, stderr[-2000:])
             self.assertTrue(report['host_networks'])
             self.assertEqual({'processes': [], 'netns': [], 'taps': []},
                              leftovers.of_report(report, log_dir))
-        networks = [self.runs[name][1]['host_networks']
-                    for name in DATASOURCES]
-        self.assertNotEqual(networks[0], networks[1])
+        networks = [str(self.runs[name][1]['host_networks'])
+                    for name in self.runs]
+        self.assertEqual(len(networks), len(set(networks)))

@@ -3,15 +3,10 @@
 This is how the orchestrator recovers a lost router: it boots the image
 again and pushes the same configuration as soon as the agent answers. The
 slim image is built a second time from the same inputs, booted, and
-``verify --checks router`` drives its agent: the configuration PUT, the
-tenant's DHCP lease and DNS answer, SNAT and the floating IP.
+``verify --checks router`` drives its agent (beside test_datasources'
+runs): the configuration PUT, the tenant's DHCP lease and DNS answer, SNAT
+and the floating IP.
 """
-
-import functools
-import json
-import os
-import subprocess
-import sys
 
 import testtools
 
@@ -19,20 +14,15 @@ from akanda_slim.bootcheck import check_sets
 from akanda_slim.bootcheck import checks
 from tests.functional import images
 from tests.functional import leftovers
+from tests.functional import test_datasources
 
 SKIP_REASON = images.why_not_runnable()
 
 
-@functools.lru_cache(maxsize=None)
 def rebuilt_router():
-    log_dir = os.path.join(images.workdir(), 'verify-rebuild')
-    result = subprocess.run(
-        [sys.executable, '-m', 'akanda_slim', 'verify', '--json', '--checks',
-         'router', '--log-dir', log_dir, images.rebuild_slim_image().image],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    report = json.loads(result.stdout)['image'] if result.stdout.strip() \
-        else {}
-    return result.returncode, report, result.stderr, log_dir
+    """verify --checks router on the rebuilt image, which test_datasources
+    runs beside its own two."""
+    return test_datasources.parallel_runs()[test_datasources.REBUILD]
 
 
 @testtools.skipIf(SKIP_REASON, SKIP_REASON)
