@@ -295,18 +295,27 @@ def _stanzas_at(run, matches):
 _PACKAGE_LINE = re.compile(rb'\nPackage:[ \t]*(\S+)')
 
 
+# A field starts on a line that starts with neither space nor tab.
+_FIELD_START = re.compile(r'\n(?=[^ \t\n])')
+
+
 def _fields(stanza):
-    """Lowercase field name -> value of one stanza (linear in its size)."""
+    """Lowercase field name -> value of one stanza (linear in its size).
+
+    A value is its first line stripped, then its continuation lines as
+    written; continuation lines after a line without a colon belong to
+    the field before it.
+    """
     fields, last = {}, None
-    for line in stanza.split('\n'):
-        if line[:1] in (' ', '\t'):
-            if last:
-                fields[last].append(line)
-        elif ':' in line:
-            last, value = line.split(':', 1)
-            last = last.strip().lower()
-            fields[last] = [value.strip()]
-    return {name: '\n'.join(lines) for name, lines in fields.items()}
+    for chunk in _FIELD_START.split(stanza):
+        head, newline, rest = chunk.partition('\n')
+        if ':' in head and head[:1] not in (' ', '\t'):
+            name, value = head.split(':', 1)
+            last = name.strip().lower()
+            fields[last] = [value.strip() + newline + rest]
+        elif last and rest:
+            fields[last].append(rest)
+    return {name: '\n'.join(parts) for name, parts in fields.items()}
 
 
 def _decisive(flags, found):
@@ -380,18 +389,24 @@ def merged_record(records, version, key):
     return None
 
 
-_WORD_EDGE = rb'(?<![A-Za-z0-9.+-])(?:%s)(?![A-Za-z0-9.+-])'
-_WORD = re.compile(rb'[A-Za-z0-9.+-]+')
+_WORD_CHARS = frozenset(b'abcdefghijklmnopqrstuvwxyz0123456789.+-')
+_WORD = re.compile(rb'[a-z0-9.+-]+')
 # Up to this many names one regular expression finds them; past it a
 # scan of every word is faster than the alternation.
 MAX_ALTERNATION = 64
 
 
 def _mentions(run, names, pattern):
-    if pattern is not None:
-        return pattern.finditer(run)
-    return (match for match in _WORD.finditer(run)
-            if match.group().lower() in names)
+    """Matches of a whole word of ``names`` in ``run`` (any case)."""
+    lowered = run.lower()  # as long as run: offsets stay the same
+    if pattern is None:
+        return (match for match in _WORD.finditer(lowered)
+                if match.group() in names)
+    # The regex starts with the names, so it searches fast; the word's
+    # start is checked here.
+    return (match for match in pattern.finditer(lowered)
+            if match.start() == 0 or lowered[match.start() - 1]
+            not in _WORD_CHARS)
 
 
 def stanzas_mentioning(root, names):
@@ -403,8 +418,8 @@ def stanzas_mentioning(root, names):
     if not names:
         return
     encoded = {name.encode('utf-8').lower() for name in names}
-    pattern = re.compile(_WORD_EDGE % b'|'.join(
-        re.escape(name) for name in sorted(encoded)), re.I) \
+    pattern = re.compile(b'(?:%s)(?![a-z0-9.+-])' % b'|'.join(
+        re.escape(name) for name in sorted(encoded))) \
         if len(encoded) <= MAX_ALTERNATION else None
     for path in index_files(root):
         yield (fields for run in _stanza_runs(path)
