@@ -19,13 +19,17 @@ first, then the parts by name); compressed indexes (``Acquire::
 GzipIndexes``) are read through Python's own decompressors or apt's
 ``apt-helper cat-file`` (``decompress``).
 
-Reading is linear in the size of the sources and indexes and holds, at
-any time, one block of an index (``decompress.BLOCK``), one stanza (at
-most ``MAX_STANZA``), the decompressor's state and what is asked for (a
-record and flag texts per wanted package, the index file names the
-sources can name, at most ``MAX_INDEX_NAMES``): about 16 MiB plus that,
-whatever the indexes hold. An index expanding past ``MAX_INDEX`` or
-holding a stanza over ``MAX_STANZA`` is refused (one line, exit 2).
+Reading is linear in the size of the sources and indexes. Peak memory
+does not grow with the indexes: one block of an index
+(``decompress.BLOCK``, 1 MiB) and the stanzas around it (at most
+``MAX_STANZA``, 1 MiB, each), a few copies of those (lowercased, decoded,
+split into fields): under 16 MiB; the decompressor's state (at most
+``decompress.XZ_MEMORY``, 64 MiB, for xz); the names of the list files
+and of the indexes the sources name (at most ``MAX_LIST_FILES`` and
+``MAX_INDEX_NAMES``, 100,000 each); and what is asked for (one record and
+at most two flag texts per installed package). An index expanding past
+``MAX_INDEX`` (512 MiB) or holding a stanza over ``MAX_STANZA`` is
+refused, as are sources naming more indexes (one line, exit 2).
 """
 
 import dataclasses
