@@ -95,18 +95,23 @@ def blocks(path, limit, what='file'):
     """The content of ``path``, decompressed, as blocks of bytes."""
     extension = os.path.splitext(path)[1]
     if extension in THROUGH_APT_HELPER:
-        yield from _apt_helper_blocks(path, limit, what)
-        return
-    raw = os.fdopen(_open_regular(path, limit, what), 'rb', buffering=0)
+        produced = _apt_helper_blocks(path, limit, what)
+    else:
+        produced = _file_blocks(path, extension, limit, what)
     size = 0
+    for block in produced:
+        size += len(block)
+        if size > limit:
+            produced.close()
+            raise errors.InputError('%s %s expands past %d MiB; refused'
+                                    % (what, path, limit // (1024 * 1024)))
+        yield block
+
+
+def _file_blocks(path, extension, limit, what):
+    raw = os.fdopen(_open_regular(path, limit, what), 'rb', buffering=0)
     try:
-        for block in _decompressed(raw, extension):
-            size += len(block)
-            if size > limit:
-                raise errors.InputError(
-                    '%s %s expands past %d MiB; refused'
-                    % (what, path, limit // (1024 * 1024)))
-            yield block
+        yield from _decompressed(raw, extension)
     except _CORRUPT as exc:
         raise errors.InputError('%s %s is not valid %s data: %s' % (
             what, path, extension.lstrip('.') or 'file', exc)) from None
@@ -115,6 +120,7 @@ def blocks(path, limit, what='file'):
 
 
 def _apt_helper_blocks(path, limit, what):
+    """apt-helper cat-file's output, read as it comes; stopped on close."""
     if not os.path.exists(APT_HELPER):
         raise errors.InputError('cannot read %s %s: %s (apt) is needed to '
                                 'decompress it' % (what, path, APT_HELPER))
@@ -123,18 +129,8 @@ def _apt_helper_blocks(path, limit, what):
         child = subprocess.Popen([APT_HELPER, 'cat-file', path],
                                  stdin=subprocess.DEVNULL,
                                  stdout=subprocess.PIPE, stderr=stderr)
-        size = 0
         try:
-            while True:
-                block = child.stdout.read1(BLOCK)
-                if not block:
-                    break
-                size += len(block)
-                if size > limit:
-                    raise errors.InputError(
-                        '%s %s expands past %d MiB; refused'
-                        % (what, path, limit // (1024 * 1024)))
-                yield block
+            yield from iter(lambda: child.stdout.read1(BLOCK), b'')
             child.stdout.close()
             if child.wait() != 0:
                 raise errors.InputError('%s %s: %s cat-file failed (exit '

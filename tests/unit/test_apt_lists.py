@@ -4,6 +4,7 @@ import bz2
 import gzip
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -314,3 +315,20 @@ class BoundedIndexTest(IndexRootCase):
                             name=LIST + suffix)
             self.assert_bounded(root, refused='cat-file failed')
             os.unlink(os.path.join(root, 'var/lib/apt/lists', LIST + suffix))
+
+    def test_a_zstd_bomb_is_streamed_through_apt_helper_and_refused(self):
+        if not (os.path.exists(decompress.APT_HELPER)
+                and shutil.which('zstd')):
+            self.skipTest('needs apt-helper (apt) and zstd')
+        root = self.make([S('bash')], [])
+        os.unlink(os.path.join(root, 'var/lib/apt/lists', LIST))
+        path = os.path.join(root, 'var/lib/apt/lists', LIST + '.zst')
+        with open(path, 'wb') as out:
+            compressor = subprocess.Popen(['zstd', '-q', '-c', '-3'],
+                                          stdin=subprocess.PIPE, stdout=out)
+            for _ in range(1024):
+                compressor.stdin.write(b'\n' * (1024 * 1024))
+            compressor.stdin.close()
+            self.assertEqual(0, compressor.wait())
+        self.assertLess(os.path.getsize(path), 1024 * 1024)
+        self.assert_bounded(root, refused='expands past 512 MiB; refused')
