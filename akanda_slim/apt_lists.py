@@ -311,7 +311,7 @@ def _fields(stanza):
     the field before it.
     """
     fields, last = {}, None
-    for chunk in _FIELD_START.split(stanza):
+    for chunk in _FIELD_START.split(stanza.rstrip('\n')):
         head, newline, rest = chunk.partition('\n')
         if ':' in head and head[:1] not in (' ', '\t'):
             name, value = head.split(':', 1)

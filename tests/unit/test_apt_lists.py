@@ -72,6 +72,18 @@ class IndexMergeTest(IndexRootCase):
         self.assertEqual("Priority: required (in apt's index %s.gz)" % LIST,
                          result.roots['lib'])
 
+    def test_version_as_the_last_field_of_a_stanza(self):
+        for ending in ('', '\n', '\n\n'):
+            root = self.make([S('a', Priority='required'),
+                              S('b', Priority='required')],
+                             ['Package: a\nPriority: optional\nArchitecture: '
+                              'amd64\nVersion: 1.0\n', 'Package: b\nPriority: '
+                              'optional\nArchitecture: amd64\nVersion: 1.0'
+                              + ending])
+            packages = target.read_target(root).packages
+            self.assertEqual(('optional', 'optional'), (
+                packages['a'].priority, packages['b'].priority), ending)
+
     def test_different_hard_relations_are_another_version(self):
         root = self.make([S('lib', Priority='required', Depends='a')],
                          [index_stanza('lib', Priority='optional',
