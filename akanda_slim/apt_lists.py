@@ -182,22 +182,26 @@ def source_entries(root):
 
 
 def _index_names(entries, where):
-    """Index file names (no compression suffix) -> the first entry's rank.
+    """Index file names (no compression suffix) -> apt's reading rank.
 
-    Names ending ``binary-`` stand for ``binary-ARCH_Packages``. At most
+    Ranked in the sources' order, components in their order; names ending
+    ``binary-`` stand for ``binary-ARCH_Packages``. At most
     MAX_INDEX_NAMES, else an InputError.
     """
     flat, by_component = {}, {}
-    for rank, (uri, suite, components) in enumerate(entries):
+    rank = 0
+    for uri, suite, components in entries:
         base = uri if uri.endswith('/') else uri + '/'
         if suite.endswith('/'):
             flat.setdefault(uri_to_file_name(base + suite + 'Packages'),
                             rank)
+            rank += 1
             continue
         head = uri_to_file_name('%sdists/%s/' % (base, suite))
         for component in components:
             by_component.setdefault(head + _quote(component + '/binary-'),
                                     rank)
+            rank += 1
             if len(by_component) > MAX_INDEX_NAMES:
                 raise errors.InputError(
                     'the apt sources of %s name more than %d indexes; '

@@ -72,6 +72,17 @@ class IndexMergeTest(IndexRootCase):
         self.assertEqual("Priority: required (in apt's index %s.gz)" % LIST,
                          result.roots['lib'])
 
+    def test_components_are_read_in_the_sources_order(self):
+        # contrib's list sorts first by name, but apt reads main first:
+        # contrib's "no" is the last word on the flag.
+        sources = SOURCE.replace('main', 'main contrib')
+        root = self.make([S('c')], [index_stanza('c', Protected='yes')],
+                         sources=sources)
+        with open(os.path.join(root, 'var/lib/apt/lists', LIST.replace(
+                '_main_', '_contrib_')), 'w') as out:
+            out.write(index_stanza('c', Protected='no'))
+        self.assertFalse(target.read_target(root).packages['c'].protected)
+
     def test_version_as_the_last_field_of_a_stanza(self):
         for ending in ('', '\n', '\n\n'):
             root = self.make([S('a', Priority='required'),
