@@ -166,7 +166,7 @@ def source_entries(root):
     files = [(SOURCES_LIST, _one_line_sources)]
     parts = rootfs.resolve(root, SOURCES_PARTS)
     if os.path.isdir(parts):
-        for name in sorted(os.listdir(parts)):
+        for name in sorted(_list_names(parts)):
             if re.fullmatch(r'[\w.-]+\.list', name):
                 files.append((SOURCES_PARTS + '/' + name, _one_line_sources))
             elif re.fullmatch(r'[\w.-]+\.sources', name):

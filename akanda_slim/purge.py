@@ -144,12 +144,21 @@ def apply(root, policy, allow_running_system=False,
     that did not end left (said on stderr). Raises PolicyError/ApplyError
     before anything is removed when the plan cannot be carried out,
     VerificationError when the result is broken, termination.Interrupted
-    on SIGTERM/SIGINT/SIGHUP (after undoing its mounts and policy-rc.d).
+    on SIGTERM/SIGINT/SIGHUP (after undoing its mounts and policy-rc.d);
+    a file of the target it cannot move, remove or list is an ApplyError.
     """
     if chroot_mod.is_running_system(root) and not allow_running_system:
         raise errors.UsageError(
             '%s is the running system: apply would purge packages from this '
             'machine; give --allow-running-system if that is meant' % root)
+    try:
+        return _apply(root, policy, lock_timeout)
+    except OSError as exc:  # moving, removing or listing a target's file
+        raise errors.ApplyError('%s: %s' % (
+            exc.filename or root, exc.strerror or exc)) from None
+
+
+def _apply(root, policy, lock_timeout):
     deadline = time.monotonic() + lock_timeout
     with termination.handled(), target_lock.hold(root, lock_timeout):
         stale = run_record.RunRecord.load(root)  # checked before any action

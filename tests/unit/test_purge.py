@@ -120,3 +120,14 @@ class ApplyOrderTest(base.RootTestCase):
         self.assertRaises(errors.InputError, purge.apply, root,
                           policy.Policy(), lock_timeout=7)
         self.assertEqual([], steps)
+
+    def test_a_file_operation_failing_is_one_apply_error(self):
+        def fail(root, stale):
+            raise PermissionError(13, 'Permission denied', '/x/policy-rc.d')
+
+        self.useFixture(fixtures.MockPatch(
+            'akanda_slim.purge.chroot_mod.recover', side_effect=fail))
+        exc = self.assertRaises(errors.ApplyError, purge.apply,
+                                self.make_root(S('bash')), policy.Policy(),
+                                lock_timeout=0)
+        self.assertEqual('/x/policy-rc.d: Permission denied', str(exc))
