@@ -41,13 +41,13 @@ ENVIRONMENT = {
     'LANG': 'C',
     'HOME': '/root',
 }
-# name -> mount(8) arguments; the accepted kinds of an existing mount.
+# name -> mount(8) arguments (the source, the run record's
+# ``mount_source``, follows); the accepted kinds of an existing mount.
 MOUNTS = (
-    ('proc', ['-t', 'proc', 'proc'], ('proc',)),
-    ('sys', ['-t', 'sysfs', 'sysfs'], ('sysfs',)),
+    ('proc', ['-t', 'proc'], ('proc',)),
+    ('sys', ['-t', 'sysfs'], ('sysfs',)),
     # None: a tmpfs, or whatever the host's /dev is (DIB binds it).
-    ('dev', ['-t', 'tmpfs', '-o', 'mode=0755,size=1m,nosuid', 'tmpfs'],
-     None),
+    ('dev', ['-t', 'tmpfs', '-o', 'mode=0755,size=1m,nosuid'], None),
 )
 # The private /dev's character devices: name -> (major, minor).
 DEVICE_NODES = {'null': (1, 3), 'zero': (1, 5), 'full': (1, 7),
@@ -165,7 +165,8 @@ class Chroot:
             entry = {'name': name, 'mount_id': None}
             self.record.mounts.append(entry)
             self.record.save()
-            process.run(['mount'] + arguments + [path])
+            process.run(['mount'] + arguments
+                        + [self.record.mount_source, path])
             mounted = mountinfo.at(path)
             if mounted is None:
                 raise errors.ApplyError('mount %s: nothing is mounted there '
@@ -291,13 +292,12 @@ def restore_policy_rc_d(root, record, done=None):
 def unmount_recorded(root, record, done=None):
     """Unmount what ``record`` says was mounted; problems, as text.
 
-    A mount is ours when its mount id is the recorded one, or (id not yet
-    recorded: killed between mount and note) when it is of the kind we
-    mount. ``done`` collects what was unmounted.
+    A mount is ours when its source is the record's ``mount_source`` (its
+    run's nonce) and its mount id the recorded one (not yet recorded:
+    killed between mount and note). ``done`` collects what was unmounted.
     """
     problems = []
     kept = []
-    kinds_of = {name: kinds for name, _, kinds in MOUNTS}
     for entry in reversed(record.mounts):
         name = entry['name']
         path = os.path.join(os.path.realpath(root), name)
@@ -306,8 +306,9 @@ def unmount_recorded(root, record, done=None):
         mounted = mountinfo.at(path)
         if mounted is None:
             continue
-        ours = (mounted.mount_id == entry['mount_id'] if entry['mount_id']
-                else mounted.fstype in _accepted_kinds(name, kinds_of[name]))
+        ours = mounted.source == record.mount_source and (
+            entry['mount_id'] is None
+            or mounted.mount_id == entry['mount_id'])
         if not ours:
             continue
         how = _umount(path)

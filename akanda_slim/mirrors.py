@@ -1,70 +1,58 @@
 """Debian mirrors for builds, taken from the host, never hard-coded.
 
 Order: DIB_DISTRIBUTION_MIRROR / DIB_DEBIAN_SECURITY_MIRROR when set, else
-the host's apt sources (deb822 ``*.sources`` and one-line ``*.list``). The
-security suite is served by the configured mirror under its
-``debian-security`` path when the host lists no separate security source.
+the host's apt sources (deb822 ``*.sources`` and one-line ``*.list``, read
+as apt reads them: ``apt_lists.source_entries``). The security suite is
+served by the configured mirror under its ``debian-security`` path when the
+host lists no separate security source. A mirror URL holding a space, a
+control or a non-ASCII character is refused (one line, exit 2).
 """
 
-import glob
 import os
+import re
 
-from debian import deb822
-
+from akanda_slim import apt_lists
 from akanda_slim import errors
 
-SOURCES_DIR = 'etc/apt/sources.list.d'
-SOURCES_LIST = 'etc/apt/sources.list'
-
-
-def _one_line_sources(path):
-    with open(path) as sources:
-        for line in sources:
-            words = line.split('#', 1)[0].split()
-            if words and words[0] == 'deb':
-                words = [w for w in words[1:] if not w.startswith('[')]
-                if len(words) >= 2:
-                    yield words[0], words[1]
-
-
-def _deb822_sources(path):
-    with open(path) as sources:
-        for stanza in deb822.Deb822.iter_paragraphs(sources,
-                                                    use_apt_pkg=False):
-            if ('deb' not in stanza.get('Types', '').split()
-                    or stanza.get('Enabled', 'yes').strip() == 'no'):
-                continue
-            for uri in stanza.get('URIs', '').split():
-                for suite in stanza.get('Suites', '').split():
-                    yield uri, suite
+SOURCES_DIR = apt_lists.SOURCES_PARTS
+SOURCES_LIST = apt_lists.SOURCES_LIST
+# A scheme, then printable ASCII only: what a mirror URL can be.
+_PLAIN_URL = re.compile(r'[A-Za-z][A-Za-z0-9+.-]*:[!-~]+\Z')
 
 
 def host_sources(root='/'):
     """(uri, suite) pairs of the host's enabled binary apt sources."""
-    pairs = []
-    main_list = os.path.join(root, SOURCES_LIST)
-    if os.path.isfile(main_list):
-        pairs.extend(_one_line_sources(main_list))
-    for path in sorted(glob.glob(os.path.join(root, SOURCES_DIR, '*'))):
-        if path.endswith('.list'):
-            pairs.extend(_one_line_sources(path))
-        elif path.endswith('.sources'):
-            pairs.extend(_deb822_sources(path))
-    return pairs
+    return [(uri, suite) for uri, suite, _components in
+            apt_lists.source_entries(root)]
 
 
 def _http(uri):
     return uri.startswith(('http://', 'https://'))
 
 
+def _plain(url, where):
+    """``url`` when it is a plain URL, else a UsageError naming ``where``."""
+    if not _PLAIN_URL.match(url):
+        raise errors.UsageError(
+            '%s %s is not a plain URL (it holds a space, a control or a '
+            'non-ASCII character)' % (where, ascii(url)[:200]))
+    return url
+
+
+def _from_environment(environ, name):
+    value = environ.get(name)
+    return _plain(value, name) if value else None
+
+
 def debian_mirror(root='/', environ=None):
     """The Debian archive mirror URL."""
     environ = os.environ if environ is None else environ
-    if environ.get('DIB_DISTRIBUTION_MIRROR'):
-        return environ['DIB_DISTRIBUTION_MIRROR']
+    mirror = _from_environment(environ, 'DIB_DISTRIBUTION_MIRROR')
+    if mirror:
+        return mirror
     for uri, suite in host_sources(root):
         if _http(uri) and not suite.endswith('-security'):
-            return uri.rstrip('/')
+            return _plain(uri, 'the host apt source').rstrip('/')
     raise errors.UsageError(
         'no Debian mirror in the host apt sources; set '
         'DIB_DISTRIBUTION_MIRROR')
@@ -73,11 +61,12 @@ def debian_mirror(root='/', environ=None):
 def security_mirror(root='/', environ=None):
     """The Debian security mirror URL."""
     environ = os.environ if environ is None else environ
-    if environ.get('DIB_DEBIAN_SECURITY_MIRROR'):
-        return environ['DIB_DEBIAN_SECURITY_MIRROR']
+    mirror = _from_environment(environ, 'DIB_DEBIAN_SECURITY_MIRROR')
+    if mirror:
+        return mirror
     for uri, suite in host_sources(root):
         if _http(uri) and suite.endswith('-security'):
-            return uri.rstrip('/')
+            return _plain(uri, 'the host apt source').rstrip('/')
     mirror = debian_mirror(root, environ)
     if mirror.endswith('/debian'):
         return mirror + '-security'

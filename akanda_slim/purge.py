@@ -1,8 +1,9 @@
 """Purge a plan's removal set inside the target, then verify the target.
 
-Order of work: lock the target (``target_lock``), refuse while apt or dpkg
-runs there, undo what an earlier run that did not end left (its
-``run_record``; an unfinished purge is finished first), decide, let apt
+Order of work: lock the target (``target_lock``), check the record an
+earlier run left (``run_record``), wait while apt or dpkg runs there (the
+dpkg of a killed run, too), undo what an earlier run that did not end left
+(an unfinished purge is finished first), decide, let apt
 simulate the purge and refuse if apt would remove anything the plan did
 not name (nothing is removed then), purge for real, verify. Verification
 is the core's dependency check plus ``dpkg --audit`` and ``apt-get check``
@@ -137,21 +138,33 @@ def apply(root, policy, allow_running_system=False,
           lock_timeout=DEFAULT_LOCK_TIMEOUT):
     """Decide, purge and verify; returns (plan, verification).
 
-    Holds the target's lock throughout and refuses while apt or dpkg runs
-    there; first undoes what an earlier run that did not end left (said
-    on stderr). Raises PolicyError/ApplyError before anything is removed
-    when the plan cannot be carried out, VerificationError when the
-    result is broken, termination.Interrupted on SIGTERM/SIGINT/SIGHUP
-    (after undoing its mounts and policy-rc.d).
+    Holds the target's lock throughout and waits while apt or dpkg runs
+    there (both for at most ``lock_timeout`` seconds); refuses a run record
+    it cannot trust before anything runs; first undoes what an earlier run
+    that did not end left (said on stderr). Raises PolicyError/ApplyError
+    before anything is removed when the plan cannot be carried out,
+    VerificationError when the result is broken, termination.Interrupted
+    on SIGTERM/SIGINT/SIGHUP (after undoing its mounts and policy-rc.d);
+    a file of the target it cannot move, remove or list is an ApplyError.
     """
     if chroot_mod.is_running_system(root) and not allow_running_system:
         raise errors.UsageError(
             '%s is the running system: apply would purge packages from this '
             'machine; give --allow-running-system if that is meant' % root)
+    try:
+        return _apply(root, policy, lock_timeout)
+    except OSError as exc:  # moving, removing or listing a target's file
+        raise errors.ApplyError('%s: %s' % (
+            exc.filename or root, exc.strerror or exc)) from None
+
+
+def _apply(root, policy, lock_timeout):
+    deadline = time.monotonic() + lock_timeout
     with termination.handled(), target_lock.hold(root, lock_timeout):
-        target_lock.check_dpkg_idle(root)
+        stale = run_record.RunRecord.load(root)  # checked before any action
+        target_lock.wait_for_dpkg(root, max(0, deadline - time.monotonic()))
         with termination.deferred():
-            record = _recover(root)
+            record = _recover(root, stale)
         try:
             return _apply_locked(root, policy, record)
         finally:
@@ -159,9 +172,16 @@ def apply(root, policy, allow_running_system=False,
                 record.save()
 
 
-def _recover(root):
-    """The run record to use, after undoing what a dead run left."""
-    stale = run_record.RunRecord.load(root)
+def _recover(root, stale):
+    """The run record to use, after undoing what a dead run left.
+
+    ``stale``: the record found in ``root``, or None; one written before
+    this host booted is not acted on (its mounts went with that boot).
+    """
+    if stale is not None and not stale.this_boot():
+        LOG.warning('run record %s was written before this host booted or '
+                    'on another host: not acted on', stale.path)
+        stale = None
     done = chroot_mod.recover(root, stale)
     record = run_record.RunRecord(
         root, purge=stale.purge if stale is not None else None)

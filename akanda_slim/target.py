@@ -7,6 +7,7 @@ target's apt configuration. Pure reading: nothing here changes the target.
 
 import contextlib
 import dataclasses
+import itertools
 import logging
 import os
 import re
@@ -128,10 +129,8 @@ def merge_indexes(root, architecture, packages):
     the index's Priority; flags fold over the indexes, status last.
     """
     found = apt_lists.read_indexes(root, architecture, packages)
-    for key, (records, flags) in found.items():
+    for key, (record, flags) in found.items():
         package = packages[key]
-        record = apt_lists.merged_record(records, package.version,
-                                         package.same_version_key)
         if record is not None:
             package.priority = record.priority
             package.priority_from = record.index
@@ -270,7 +269,8 @@ def parse_status(text, where, auto_marks=frozenset(), root=None,
     archless = {name for name, arch in marks if not arch}
     if archless:
         archless = apt_groups.marked_by_archless(
-            archless, list(index_stanzas) + [[f for _l, f in stanzas]],
+            archless, itertools.chain(index_stanzas,
+                                      [[f for _l, f in stanzas]]),
             architecture)
     installed, config_files, unfinished = {}, {}, []
     for package in packages:

@@ -4,18 +4,20 @@
 directory (nothing is written for it; the kernel drops the lock when the
 process dies, however it dies). A second run waits for it, saying so on
 stderr, and gives up after ``timeout`` seconds (0: at once).
-``check_dpkg_idle(root)`` refuses when another process holds dpkg's own
-locks in the target (apt or dpkg running there).
+``wait_for_dpkg(root, timeout)`` waits the same way while another process
+holds dpkg's own locks in the target (apt or dpkg running there, such as
+the dpkg a killed apply left running). A lock file is opened only once
+it is known to be a regular file (``regular_file``): never a device.
 """
 
 import contextlib
 import fcntl
 import logging
 import os
-import stat
 import time
 
 from akanda_slim import errors
+from akanda_slim import regular_file
 from akanda_slim import rootfs
 
 LOG = logging.getLogger(__name__)
@@ -67,52 +69,61 @@ def hold(root, timeout):
         os.close(fd)
 
 
-def _acquire(fd, root, timeout):
+def _wait(try_lock, holders, timeout, waiting, gave_up):
+    """Call ``try_lock()`` until it is true; give up after ``timeout`` s.
+
+    Logs ``waiting(holders())`` at once and every PROGRESS_SECONDS;
+    raises ApplyError ``gave_up(holders())`` after ``timeout`` seconds.
+    """
     started = time.monotonic()
     said = None
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            pass
+    while not try_lock():
         waited = time.monotonic() - started
-        holders = _describe(lock_holders(root, 'FLOCK'))
         if waited >= timeout:
-            raise errors.ApplyError(
-                'target %s is in use by another akanda-slim run%s; gave up '
-                'after %d s (--lock-timeout)' % (root, holders, timeout))
+            raise errors.ApplyError('%s; gave up after %d s (--lock-timeout)'
+                                    % (gave_up(holders()), timeout))
         if said is None or waited - said >= PROGRESS_SECONDS:
-            LOG.info('waiting for another akanda-slim run%s to finish '
-                     'with %s', holders, root)
+            LOG.info('%s', waiting(holders()))
             said = waited
         time.sleep(POLL_SECONDS)
 
 
-def check_dpkg_idle(root):
-    """Refuse when apt or dpkg holds its lock in the target ``root``."""
+def _try(lock, fd, flags):
+    try:
+        lock(fd, flags)
+        return True
+    except OSError:  # BlockingIOError, or EACCES/EAGAIN from lockf
+        return False
+
+
+def _acquire(fd, root, timeout):
+    _wait(lambda: _try(fcntl.flock, fd, fcntl.LOCK_EX | fcntl.LOCK_NB),
+          lambda: _describe(lock_holders(root, 'FLOCK')), timeout,
+          lambda who: 'waiting for another akanda-slim run%s to finish '
+                      'with %s' % (who, root),
+          lambda who: 'target %s is in use by another akanda-slim run%s'
+                      % (root, who))
+
+
+def wait_for_dpkg(root, timeout=0):
+    """Wait while apt or dpkg holds its lock in the target ``root``.
+
+    Gives up after ``timeout`` seconds (0: refuse at once) with an
+    ApplyError; a lock path that is no regular file is an InputError.
+    """
     for relative in DPKG_LOCKS:
         path = rootfs.resolve(root, relative)
         if not os.path.lexists(path):
             continue
+        fd = regular_file.open_regular(path, os.O_RDWR, 'dpkg lock')
         try:
-            fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK
-                         | os.O_NOCTTY)
-        except OSError as exc:
-            raise errors.InputError('dpkg lock %s: %s'
-                                    % (path, exc.strerror)) from None
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise errors.InputError('dpkg lock %s is not a regular file'
-                                        % path)
-            try:
-                fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                raise errors.ApplyError(
-                    'dpkg lock %s is held%s: apt or dpkg is running in %s; '
-                    'wait for it to finish' % (
-                        path, _describe(lock_holders(path, 'POSIX')),
-                        root)) from None
+            _wait(lambda: _try(fcntl.lockf, fd,
+                               fcntl.LOCK_EX | fcntl.LOCK_NB),
+                  lambda: _describe(lock_holders(path, 'POSIX')), timeout,
+                  lambda who: 'waiting for apt or dpkg%s to finish in %s'
+                              % (who, root),
+                  lambda who: 'dpkg lock %s is held%s: apt or dpkg is '
+                              'running in %s' % (path, who, root))
             fcntl.lockf(fd, fcntl.LOCK_UN)
         finally:
             os.close(fd)

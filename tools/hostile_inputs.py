@@ -555,6 +555,27 @@ def apply_cases(world):
                 '{"pid": 1, "mounts": [{"name": "../../etc"}]}')
     cases.append(Case('apply', 'a forged run record',
                       ['apply', '--root', root]))
+    record = ('{"pid": %s, "started": 1, "boot_id": '
+              '"0b7e4ec4-52a5-4ad4-9e0c-7d5bb0e8a1f3", "nonce": "%s", '
+              '"mounts": %s, "policy_rc_d": null, "purge": %s}')
+    for label, text in (
+            ('pid Infinity', record % ('Infinity', '5f' * 16, '[]', 'null')),
+            ('mount_id 1e999', record % (
+                '1', '5f' * 16, '[{"name": "proc", "mount_id": 1e999}]',
+                'null')),
+            ('nested 30000 deep', record % (
+                '1', '5f' * 16, '[]', '[' * 30000 + ']' * 30000)),
+            ('purge a string', record % ('1', '5f' * 16, '[]', '"bash"'))):
+        root = world.root('apply-run-record-%s' % label.replace(' ', '-'))
+        world.write(os.path.join(root, 'var/lib/akanda-slim/apply-run.json'),
+                    text)
+        cases.append(Case('apply', 'a run record with %s' % label,
+                          ['apply', '--root', root, '--remove', 'hello']))
+    root = world.root('apply-dpkg-lock-device')
+    os.mknod(os.path.join(root, 'var/lib/dpkg/lock'),
+             0o600 | stat.S_IFCHR, os.makedev(1, 3))
+    cases.append(Case('apply', 'var/lib/dpkg/lock is a device node',
+                      ['apply', '--root', root, '--remove', 'hello']))
     root = world.root('apply-run-record-link')
     os.makedirs(os.path.join(root, 'var/lib'), exist_ok=True)
     os.symlink(world.sentinel, os.path.join(root, 'var/lib/akanda-slim'))

@@ -33,6 +33,7 @@ RELEASE = os.environ.get('DIB_RELEASE', 'trixie')
 LEAVES = ('nano', 'less', 'vim-tiny')  # leaf packages apply purges
 PAUSE_SECONDS = 3  # how long a mount or apt-get shim pauses
 PURGE_PAUSE_SECONDS = 20  # how long the purge pauses for a kill test
+ORPHAN_PAUSE_SECONDS = 5  # how long the killed run's dpkg goes on
 POLICY_RC_D = 'usr/sbin/policy-rc.d'
 MOUNT_SHIM = '''#!/bin/sh
 # Mount, then pause after sysfs so a test can signal apply mid-mounting.
@@ -284,6 +285,27 @@ class KillTest(FaultTestBase):
 
     def test_sigkill_during_the_purge(self):
         self.kill_at(signal.SIGKILL, 'purge')
+
+    def test_rerun_at_once_waits_for_the_killed_runs_dpkg(self):
+        # dpkg outlives a SIGKILLed apply (its own process group) and holds
+        # dpkg's lock: a new apply waits for it as for akanda-slim's own
+        # lock, then cleans up after the killed run.
+        self.pause_the_purge(ORPHAN_PAUSE_SECONDS)
+        child = self.start('--remove', 'nano', '--remove', 'less')
+        self.wait_for(os.path.join(self.root, 'purge-paused'), child)
+        child.send_signal(signal.SIGKILL)
+        child.communicate(timeout=120)
+        self.assertNotEqual([], processes_in(self.root))
+        code, err = self.apply('--remove', 'nano', '--remove', 'less')
+        self.assertEqual(0, code, err)
+        self.assertNotIn('Traceback', err)
+        self.assertIn('waiting for apt or dpkg', err)
+        self.assertIn('did not end; cleaned up after it', err)
+        self.assert_nothing_left()
+        self.assertEqual('', self.dpkg_audit())
+        self.assertFalse(self.installed('nano'))
+        self.assertFalse(self.installed('less'))
+        self.assertIsNone(run_record.RunRecord.load(self.root))
 
     def test_sigterm_after_the_purge(self):
         self.kill_at(signal.SIGTERM, 'after')

@@ -1,4 +1,7 @@
 import os
+import subprocess
+import sys
+import threading
 
 import fixtures
 import testtools
@@ -52,3 +55,68 @@ class MirrorsTest(testtools.TestCase):
         exc = self.assertRaises(errors.UsageError, mirrors.debian_mirror,
                                 self.root_with({}), {})
         self.assertIn('DIB_DISTRIBUTION_MIRROR', str(exc))
+
+
+class HostileSourcesTest(testtools.TestCase):
+    """Host sources and variables dib-env cannot use: one line, no hang."""
+
+    root_with = MirrorsTest.root_with
+
+    GOOD = 'deb http://m.example/debian trixie main\n'
+
+    def mirror_in_time(self, root):
+        """debian_mirror(root) in a thread that must end within 10 s."""
+        result = []
+
+        def find():
+            try:
+                result.append(mirrors.debian_mirror(root, {}))
+            except errors.SlimError as exc:
+                result.append(exc)
+
+        thread = threading.Thread(target=find, daemon=True)
+        thread.start()
+        thread.join(10)
+        self.assertFalse(thread.is_alive(), 'reading the sources hung')
+        return result[0]
+
+    def test_a_control_character_in_a_source_uri_is_refused(self):
+        root = self.root_with({'etc/apt/sources.list':
+                               'deb http://m.exa\x01mple/debian trixie\n'})
+        result = self.mirror_in_time(root)
+        self.assertIsInstance(result, errors.UsageError)
+        self.assertIn("'http://m.exa\\x01mple/debian' is not a plain URL",
+                      str(result))
+
+    def test_a_space_or_control_character_in_the_variable_is_refused(self):
+        for bad in ('http://a b/debian', 'http://a\tb/debian',
+                    'http://a\x7fb/debian', 'http://\u00e9.example/'):
+            exc = self.assertRaises(
+                errors.UsageError, mirrors.debian_mirror,
+                self.root_with({}), {'DIB_DISTRIBUTION_MIRROR': bad})
+            self.assertIn('DIB_DISTRIBUTION_MIRROR', str(exc))
+            self.assertNotIn('\n', str(exc))
+
+    def test_non_utf8_sources_are_read(self):
+        root = self.root_with({})
+        with open(os.path.join(root, mirrors.SOURCES_LIST), 'wb') as out:
+            out.write(b'# caf\xe9\n' + self.GOOD.encode())
+        self.assertEqual('http://m.example/debian', self.mirror_in_time(root))
+
+    def test_a_directory_or_fifo_named_list_is_skipped(self):
+        root = self.root_with({'etc/apt/sources.list': self.GOOD})
+        parts = os.path.join(root, mirrors.SOURCES_DIR)
+        os.mkdir(os.path.join(parts, 'a.list'))
+        os.mkfifo(os.path.join(parts, 'b.list'))
+        os.mkfifo(os.path.join(parts, 'c.sources'))
+        self.assertEqual('http://m.example/debian', self.mirror_in_time(root))
+
+    def test_dib_env_says_it_in_one_line(self):
+        child = subprocess.run(
+            [sys.executable, '-m', 'akanda_slim', 'dib-env'],
+            env=dict(os.environ, DIB_DISTRIBUTION_MIRROR='http://a b/x'),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            timeout=60)
+        self.assertEqual((2, ''), (child.returncode, child.stdout))
+        self.assertEqual(1, len(child.stderr.splitlines()), child.stderr)
+        self.assertIn('is not a plain URL', child.stderr)

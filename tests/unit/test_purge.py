@@ -1,4 +1,7 @@
+import os
 import subprocess
+
+import fixtures
 
 from akanda_slim import errors
 from akanda_slim import policy
@@ -89,3 +92,42 @@ class RunningSystemTest(base.RootTestCase):
                                 policy.Policy())
         self.assertIn('--allow-running-system', str(exc))
         self.assertEqual(2, exc.exit_code)
+
+
+class ApplyOrderTest(base.RootTestCase):
+    """The record is checked first, then dpkg waited for, then cleanup."""
+
+    def test_record_then_dpkg_wait_then_recovery(self):
+        steps = []
+        self.useFixture(fixtures.MockPatch(
+            'akanda_slim.purge.target_lock.wait_for_dpkg',
+            side_effect=lambda root, timeout: steps.append(
+                ('wait', timeout <= 7))))
+        self.useFixture(fixtures.MockPatch(
+            'akanda_slim.purge.chroot_mod.recover',
+            side_effect=lambda root, stale: steps.append(('recover',))
+            or []))
+        self.useFixture(fixtures.MockPatch(
+            'akanda_slim.purge._apply_locked',
+            side_effect=lambda *args: steps.append(('apply',))))
+        root = self.make_root(S('bash'))
+        purge.apply(root, policy.Policy(), lock_timeout=7)
+        self.assertEqual([('wait', True), ('recover',), ('apply',)], steps)
+        os.makedirs(os.path.join(root, run_record.RECORD_DIR))
+        with open(os.path.join(root, run_record.RECORD_FILE), 'w') as out:
+            out.write('{"pid": Infinity}')
+        del steps[:]
+        self.assertRaises(errors.InputError, purge.apply, root,
+                          policy.Policy(), lock_timeout=7)
+        self.assertEqual([], steps)
+
+    def test_a_file_operation_failing_is_one_apply_error(self):
+        def fail(root, stale):
+            raise PermissionError(13, 'Permission denied', '/x/policy-rc.d')
+
+        self.useFixture(fixtures.MockPatch(
+            'akanda_slim.purge.chroot_mod.recover', side_effect=fail))
+        exc = self.assertRaises(errors.ApplyError, purge.apply,
+                                self.make_root(S('bash')), policy.Policy(),
+                                lock_timeout=0)
+        self.assertEqual('/x/policy-rc.d: Permission denied', str(exc))

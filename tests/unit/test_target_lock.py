@@ -1,7 +1,12 @@
 import fcntl
 import os
+import stat
 import subprocess
 import sys
+import threading
+import time
+
+import fixtures
 
 from akanda_slim import errors
 from akanda_slim import target_lock
@@ -37,7 +42,7 @@ class TargetLockTest(base.RootTestCase):
         root = self.make_root()
         lock = os.path.join(root, 'var/lib/dpkg/lock-frontend')
         open(lock, 'w').close()
-        target_lock.check_dpkg_idle(root)  # free: no error
+        target_lock.wait_for_dpkg(root)  # free: no error
         holder = subprocess.Popen([sys.executable, '-c', HOLD_DPKG_LOCK,
                                    lock], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, text=True)
@@ -45,7 +50,7 @@ class TargetLockTest(base.RootTestCase):
         self.addCleanup(holder.stdin.close)
         self.assertEqual('locked\n', holder.stdout.readline())
         exc = self.assertRaises(errors.ApplyError,
-                                target_lock.check_dpkg_idle, root)
+                                target_lock.wait_for_dpkg, root)
         self.assertIn('is held (pid %d): apt or dpkg is running'
                       % holder.pid, str(exc))
 
@@ -53,7 +58,7 @@ class TargetLockTest(base.RootTestCase):
         root = self.make_root()
         os.mkfifo(os.path.join(root, 'var/lib/dpkg/lock'))
         exc = self.assertRaises(errors.InputError,
-                                target_lock.check_dpkg_idle, root)
+                                target_lock.wait_for_dpkg, root)
         self.assertIn('not a regular file', str(exc))
 
     def test_lock_holders_skips_waiters(self):
@@ -74,3 +79,41 @@ class TargetLockTest(base.RootTestCase):
             self.addCleanup(os.close, fd)
             self.assertRaises(BlockingIOError, fcntl.flock, fd,
                               fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+    def test_a_device_node_lock_is_never_opened_read_write(self):
+        if os.geteuid() != 0:
+            self.skipTest('making a device node needs root')
+        root = self.make_root()
+        lock = os.path.join(root, 'var/lib/dpkg/lock')
+        os.mknod(lock, 0o600 | stat.S_IFCHR, os.makedev(1, 3))
+        opened = []
+        real_open = os.open
+
+        def recording_open(path, flags, *args, **kwargs):
+            opened.append((path, flags))
+            return real_open(path, flags, *args, **kwargs)
+
+        self.useFixture(fixtures.MockPatch('os.open',
+                                           side_effect=recording_open))
+        exc = self.assertRaises(errors.InputError,
+                                target_lock.wait_for_dpkg, root)
+        self.assertIn('not a regular file', str(exc))
+        self.assertEqual([], [path for path, flags in opened
+                              if flags & (os.O_WRONLY | os.O_RDWR)])
+
+    def test_a_dpkg_lock_is_waited_for_then_taken(self):
+        root = self.make_root()
+        lock = os.path.join(root, 'var/lib/dpkg/lock')
+        open(lock, 'w').close()
+        holder = subprocess.Popen([sys.executable, '-c', HOLD_DPKG_LOCK,
+                                   lock], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True)
+        self.addCleanup(holder.wait)
+        self.assertEqual('locked\n', holder.stdout.readline())
+        logged = self.useFixture(fixtures.FakeLogger())
+        threading.Timer(1.0, holder.stdin.close).start()
+        started = time.monotonic()
+        target_lock.wait_for_dpkg(root, 30)
+        self.assertLess(time.monotonic() - started, 20)
+        self.assertIn('waiting for apt or dpkg (pid %d) to finish in %s'
+                      % (holder.pid, root), logged.output)
