@@ -95,27 +95,24 @@ def push(ctx, config):
 
 
 def differences(sent, answer):
-    """What the agent's configuration lacks of what was sent."""
+    """What the agent's configuration (its ``GET /v1/system/config``
+    shape: ``system`` and ``networks``) lacks of what was sent. The agent
+    does not echo the floating IPs or the AS numbers; traffic proves
+    those."""
     problems = []
-    for key in ('tenant_id', 'hostname', 'asn', 'neighbor_asn'):
-        if answer.get(key) != sent[key]:
-            problems.append('%s %r' % (key, answer.get(key)))
-    got = {n.get('network_id'): n for n in answer.get('networks', [])}
+    system = answer.get('system') or {}
+    for key in ('tenant_id', 'hostname'):
+        if system.get(key) != sent[key]:
+            problems.append('system %s %r' % (key, system.get(key)))
+    got = {n.get('network_id'): n for n in answer.get('networks') or []}
     for net in sent['networks']:
         if net['network_id'] not in got:
             problems.append('no network %s' % net['network_id'])
             continue
-        addresses = got[net['network_id']].get('interface', {}).get(
-            'addresses', [])
+        interface = got[net['network_id']].get('interface') or {}
         for address in net['interface']['addresses']:
-            if address not in addresses:
+            if address not in interface.get('addresses', []):
                 problems.append('%s lacks %s' % (net['network_id'], address))
-    floating = {(f.get('floating_ip'), f.get('fixed_ip'))
-                for f in answer.get('floating_ips', [])}
-    for f in sent['floating_ips']:
-        if (f['floating_ip'], f['fixed_ip']) not in floating:
-            problems.append('no floating IP %s -> %s' % (f['floating_ip'],
-                                                         f['fixed_ip']))
     return problems
 
 
