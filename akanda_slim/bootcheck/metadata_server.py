@@ -7,11 +7,15 @@ one HTTP request from the JSON file of ``instance.metadata_api`` answers
 and exits. Bounded: the request line and headers are capped, the whole
 exchange must end within ``LIFETIME`` seconds, GET and HEAD only. Each
 request is appended to ``REQUESTS_LOG`` beside the answers file, so verify
-can show what the guest asked for.
+can show what the guest asked for. At most ``SLOTS`` of these processes
+serve at once, however many connections the guest opens: each holds one
+of the slot locks beside the answers file, and one that finds none free
+closes its connection at once.
 
 Usage: python -m akanda_slim.bootcheck.metadata_server ANSWERS.json
 """
 
+import fcntl
 import http.server
 import json
 import os
@@ -19,6 +23,7 @@ import signal
 import sys
 
 LIFETIME = 30
+SLOTS = 4
 MAX_ANSWERS_BYTES = 1 << 20
 REQUESTS_LOG = 'metadata-requests.log'
 
@@ -79,10 +84,26 @@ def load_answers(path):
     return json.loads(raw)
 
 
+def take_slot(directory, slots=SLOTS):
+    """An open, locked slot file, or None when all ``slots`` are taken."""
+    for number in range(slots):
+        slot = open(os.path.join(directory, '.metadata-slot-%d' % number),
+                    'a')
+        try:
+            fcntl.flock(slot, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return slot
+        except OSError:
+            slot.close()
+    return None
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     signal.signal(signal.SIGALRM, _expire)
     signal.alarm(LIFETIME)
+    slot = take_slot(os.path.dirname(os.path.abspath(argv[0])))
+    if slot is None:
+        return 1
     Handler.answers = load_answers(argv[0])
     Handler.log_path = os.path.join(os.path.dirname(argv[0]), REQUESTS_LOG)
     Handler(None, ('169.254.169.254', 80), None)

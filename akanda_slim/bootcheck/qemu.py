@@ -5,9 +5,9 @@ the guest's writes survive a guest reboot but not the QEMU process. The
 serial console goes to a log file. The process runs in its own session and
 ``stop()`` kills the whole group, so nothing outlives the run.
 
-Host ports for SSH and the app are picked free, then QEMU binds them; if
-another run took one in between, QEMU exits at once saying it could not
-set up the forwarding rule and ``start()`` tries fresh ports.
+The host port for SSH is picked free, then QEMU binds it; if another run
+took it in between, QEMU exits at once saying it could not set up the
+forwarding rule and ``start()`` tries a fresh port.
 
 With ``metadata_answers`` the management network is Nova's: the guest's
 DHCP network is 169.254.169.0/24 and its connections to
@@ -36,7 +36,6 @@ KERNEL_COMMAND_LINE = 'root=/dev/vda console=ttyS0 net.ifnames=0'
 PANIC_MARKS = ('Kernel panic - not syncing',
                'Dropping to a shell!')
 GUEST_SSH_PORT = 22
-GUEST_APP_PORT = 5000
 METADATA_ADDRESS = '169.254.169.254'
 METADATA_NETWORK = '169.254.169.0/24'
 OPENSTACK_SMBIOS = ('type=1,manufacturer=OpenStack Foundation,'
@@ -117,7 +116,6 @@ class Machine:
         self.openstack_smbios = openstack_smbios
         self.macs = macs or MACS
         self.ssh_port = free_port()
-        self.app_port = free_port()
         self.process = None
         self.started_at = None
 
@@ -150,10 +148,10 @@ class Machine:
         if self.kernel:
             command += ['-kernel', self.kernel, '-initrd', self.initrd,
                         '-append', KERNEL_COMMAND_LINE]
-        forwards = ('hostfwd=tcp:127.0.0.1:%d-:%d,'
-                    'hostfwd=tcp:127.0.0.1:%d-:%d'
-                    % (self.ssh_port, GUEST_SSH_PORT,
-                       self.app_port, GUEST_APP_PORT))
+        # Only SSH is forwarded (it takes the run's key); the agent is
+        # reached on the management network.
+        forwards = 'hostfwd=tcp:127.0.0.1:%d-:%d' % (self.ssh_port,
+                                                     GUEST_SSH_PORT)
         metadata = self._metadata_forward() if self.metadata_answers else ''
         command += self._nic('access', 'user,id=access,restrict=on,ipv6=off,'
                              + metadata + forwards)
@@ -176,9 +174,9 @@ class Machine:
             output = self.qemu_output()
             if PORT_TAKEN_MARK not in output or attempt == PORT_ATTEMPTS:
                 raise errors.BootError('QEMU exited at once: %s' % output)
-            LOG.info('host port %d or %d was taken before QEMU bound it; '
-                     'trying other ports', self.ssh_port, self.app_port)
-            self.ssh_port, self.app_port = free_port(), free_port()
+            LOG.info('host port %d was taken before QEMU bound it; trying '
+                     'another', self.ssh_port)
+            self.ssh_port = free_port()
 
     def _start_once(self):
         """Start QEMU; True if it still runs after ``STARTUP_SECONDS``."""

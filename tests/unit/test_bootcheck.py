@@ -125,8 +125,7 @@ class QemuCommandTest(testtools.TestCase):
                         command.index(qemu.MACS['internal']))
         self.assertIn('hostfwd=tcp:127.0.0.1:%d-:22' % machine.ssh_port,
                       command)
-        self.assertIn('hostfwd=tcp:127.0.0.1:%d-:%d' % (
-            machine.app_port, qemu.GUEST_APP_PORT), command)
+        self.assertEqual(1, command.count('hostfwd='))
         self.assertIn('tap,id=internal,ifname=ti,script=no', command)
 
     def test_without_taps_the_other_nics_are_isolated(self):
@@ -839,11 +838,11 @@ class PortRetryTest(testtools.TestCase):
             'exec sleep 30\n' % (flag, flag))
         machine = qemu.Machine('img', None, os.path.join(self.dir, 'c.log'))
         self.addCleanup(machine.stop)
-        first = machine.ssh_port, machine.app_port
+        first = machine.ssh_port
         machine.start()
         self.assertTrue(machine.running())
         self.assertTrue(os.path.exists(flag))
-        self.assertNotEqual(first, (machine.ssh_port, machine.app_port))
+        self.assertNotEqual(first, machine.ssh_port)
 
     def test_other_failures_are_not_retried(self):
         self.fake_qemu('echo "qemu: bad drive"; exit 1\n')
@@ -1211,3 +1210,18 @@ class ProbeHttpTest(testtools.TestCase):
         self.assertEqual(1, result.returncode)
         self.assertIn('error', json.loads(result.stdout))
         self.assertEqual('', result.stderr)
+
+
+class MetadataSlotsTest(testtools.TestCase):
+
+    def test_at_most_slots_servers_at_once(self):
+        directory = self.useFixture(fixtures.TempDir()).path
+        held = [metadata_server.take_slot(directory, slots=2)
+                for _ in range(2)]
+        self.assertTrue(all(held))
+        self.assertIsNone(metadata_server.take_slot(directory, slots=2))
+        held[0].close()
+        again = metadata_server.take_slot(directory, slots=2)
+        self.assertIsNotNone(again)
+        again.close()
+        held[1].close()

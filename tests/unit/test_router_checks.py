@@ -131,3 +131,21 @@ class AgentNeverUpTest(testtools.TestCase):
         self.assertIn('ImportError: No module named astara_router',
                       str(failure))
         self.assertIsInstance(ctx.agent, agent_api.Agent)
+
+
+class FailoverCommandTest(testtools.TestCase):
+
+    def test_bad_input_is_refused_before_anything_boots(self):
+        import fixtures
+        from akanda_slim import cli
+        stderr = self.useFixture(fixtures.StringStream('stderr'))
+        self.useFixture(fixtures.MonkeyPatch('sys.stderr', stderr.stream))
+        image = self.useFixture(fixtures.TempDir()).path + '/x.qcow2'
+        self.assertEqual(2, cli.main(['failover', image]))
+        self.assertEqual(2, cli.main(['failover', '--memory', '10', image]))
+        self.assertEqual(2, cli.main(['failover', '--hold', '5', image]))
+        stderr.stream.flush()
+        said = stderr.getDetails()['stderr'].as_text().splitlines()
+        self.assertEqual(3, len(said), said)
+        self.assertTrue(all(line.startswith('akanda-slim: error: ')
+                            for line in said), said)
