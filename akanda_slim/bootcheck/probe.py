@@ -198,7 +198,11 @@ def main(argv):
     elif command == 'connect':
         print(connect(arguments[0], int(arguments[1]), *arguments[2:3]))
     elif command == 'dns':
-        print(' '.join(resolve(arguments[0], arguments[1])))
+        try:
+            print(' '.join(resolve(arguments[0], arguments[1])))
+        except (OSError, ValueError) as failure:
+            sys.stderr.write('dns: %s\n' % (failure or 'timed out'))
+            return 1
     elif command == 'http':
         body, options = None, {}
         if arguments[:1] == ['-t']:

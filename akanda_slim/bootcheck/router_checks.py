@@ -128,7 +128,7 @@ DHCP_SCRIPT = '''#!/bin/sh
 if [ "$1" = bound ] || [ "$1" = renew ]; then
     ip addr replace "$ip/$mask" dev "$interface"
     ip route replace default via "$router"
-    echo "$ip $router $dns ${staticroutes:--}" > "%s"
+    echo "$ip $router $dns ${hostname:--} ${staticroutes:--}" > "%s"
 fi
 '''
 
@@ -151,9 +151,9 @@ def lease(ctx, role):
         raise Failed('no DHCP lease on the %s network: %s' % (
             role, (got.stderr or got.stdout).strip()[-300:]))
     with open(lease_file) as text:
-        address, router, dns, routes = text.read().split(None, 3)
+        address, router, dns, hostname, routes = text.read().split(None, 4)
     return {'address': address, 'router': router, 'dns': dns,
-            'routes': routes.strip()}
+            'hostname': hostname, 'routes': routes.strip()}
 
 
 def dhcp_dns(ctx):
@@ -174,17 +174,23 @@ def dhcp_dns(ctx):
     nets.run('internal', ['ip', 'addr', 'replace', '%s/%d' % (
         network.INTERNAL['second'], network.INTERNAL['prefix']),
         'dev', network.BRIDGE])
-    answer = nets.run('internal', PROBE + ['dns', got['dns'],
-                                           mine['hostname']], check=False)
+    # dnsmasq names the host after its allocation (the part before the
+    # domain: none is configured) and answers for that name.
+    name = mine['hostname'].split('.')[0]
+    if got['hostname'] != name:
+        raise Failed('lease names the host %r, not %r'
+                     % (got['hostname'], name))
+    answer = nets.run('internal', PROBE + ['dns', got['dns'], name],
+                      check=False)
     if answer.stdout.split() != [network.INTERNAL['client']]:
         raise Failed('DNS via %s answered %r for %s' % (
-            got['dns'], answer.stdout.strip() or answer.stderr.strip()[-200:],
-            mine['hostname']))
+            got['dns'], answer.stdout.strip()
+            or answer.stderr.strip()[-200:], name))
     ctx.lease = got
-    return ('lease %s from the agent\'s dnsmasq (router %s, route %s); DNS '
-            '%s -> %s' % (got['address'], got['router'],
-                          route['destination'], mine['hostname'],
-                          network.INTERNAL['client']))
+    return ('lease %s named %s from the agent\'s dnsmasq (router %s, route '
+            '%s); its DNS answers %s -> %s' % (
+                got['address'], name, got['router'], route['destination'],
+                name, network.INTERNAL['client']))
 
 
 def connection(nets, server_side, server_address, client_side, target,
