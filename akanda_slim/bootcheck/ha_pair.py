@@ -87,8 +87,13 @@ def _configure(router, routers, nets):
                                     router.agent.address)
     peers = [router_config.management_address(other.index)
              for other in routers if other is not router]
-    router.agent.put_config(router_config.tenant_router(
-        router.ifnames, router.macs, index=router.index, ha_peers=peers))
+    try:
+        router.agent.put_config(router_config.tenant_router(
+            router.ifnames, router.macs, index=router.index,
+            ha_peers=peers))
+    except agent_api.ApiError as failure:
+        raise FailoverError('router %d: %s; its journal: %s'
+                            % (router.index, failure, _journal(router)))
 
 
 def _journal(router):
