@@ -319,19 +319,21 @@ def changed_config(ctx):
 MALFORMED = (
     # (what, body, content type is JSON)
     ('not JSON', '{"asn": 64512, "networks": [', True),
-    ('a subnet with no CIDR', 'config:no-cidr', True),
+    ('a network with no interface', 'config:no-interface', True),
+    ('an advanced service it does not run', 'config:services', True),
     ('no JSON content type', '{}', False),
 )
 
 
 def malformed(config):
     """The malformed payloads: (what, body text, json content type)."""
-    broken = json.loads(json.dumps(config))
-    broken['networks'][-1]['subnets'][0]['cidr'] = 'not-a-cidr'
+    no_interface = json.loads(json.dumps(config))
+    del no_interface['networks'][-1]['interface']
+    services = dict(config, services={'loadbalancer': {'id': 'lb'}})
+    bodies = {'config:no-interface': json.dumps(no_interface),
+              'config:services': json.dumps(services)}
     for what, body, is_json in MALFORMED:
-        if body == 'config:no-cidr':
-            body = json.dumps(broken)
-        yield what, body, is_json
+        yield what, bodies.get(body, body), is_json
 
 
 def malformed_config(ctx):

@@ -58,12 +58,13 @@ class MalformedTest(testtools.TestCase):
         payloads = list(router_checks.malformed(config))
         self.assertEqual(len(router_checks.MALFORMED), len(payloads))
         broken = json.loads(payloads[1][1])
-        self.assertEqual('not-a-cidr',
-                         broken['networks'][-1]['subnets'][0]['cidr'])
+        self.assertNotIn('interface', broken['networks'][-1])
+        self.assertEqual({'loadbalancer': {'id': 'lb'}},
+                         json.loads(payloads[2][1])['services'])
         self.assertRaises(ValueError, json.loads, payloads[0][1])
         # The config they break stays as it was.
-        self.assertNotEqual('not-a-cidr',
-                            config['networks'][-1]['subnets'][0]['cidr'])
+        self.assertIn('interface', config['networks'][-1])
+        self.assertNotIn('services', config)
 
 
 class HaConfigTest(testtools.TestCase):
