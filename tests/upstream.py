@@ -34,10 +34,12 @@ def read(name, member):
 
 
 def literal(node, env=None):
-    """A Python literal's value; ``netaddr.X('text')`` calls give 'text',
-    ``FakeModel(id, **fields)`` calls give dict(id=id, **fields), and names
-    or attributes (``fakes.fake_port.network_id``) are looked up in
-    ``env``."""
+    """A Python literal's value.
+
+    ``netaddr.X('text')`` calls give 'text', ``FakeModel(id, **fields)`` calls
+    give dict(id=id, **fields), and names or attributes
+    (``fakes.fake_port.network_id``) are looked up in ``env``.
+    """
     env = env or {}
     if isinstance(node, ast.Call):
         name = getattr(node.func, 'attr', getattr(node.func, 'id', ''))
@@ -70,9 +72,11 @@ def _scope(tree, scope):
 
 
 def assignments(source, scope=None, fakes=None):
-    """name -> literal value of the assignments in ``source``, in order (in
-    the function ``scope``, ``Class.method`` or ``function``, when given);
-    ``fakes``: what ``fakes.NAME`` means."""
+    """The assignments in ``source``: name -> literal value, in order.
+
+    Only those in ``scope`` (``function`` or ``Class.method``) when given;
+    ``fakes`` says what ``fakes.NAME`` means.
+    """
     tree = ast.parse(source)
     if scope:
         tree = _scope(tree, scope)

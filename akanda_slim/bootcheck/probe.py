@@ -114,8 +114,10 @@ PROXY_HEADERS = ('X-Forwarded-For', 'X-Instance-ID', 'X-Tenant-ID',
 
 
 class MetadataHandler(http.server.BaseHTTPRequestHandler):
-    """The orchestrator's metadata service, as the appliance's proxy sees
-    it: every GET answers the path and the proxy's headers."""
+    """The orchestrator's metadata service, as the agent's proxy sees it.
+
+    Every GET answers the request's path and the proxy's headers.
+    """
 
     def do_GET(self):
         answer = {'path': self.path}
@@ -163,8 +165,10 @@ def echo_server(address, port, seconds=METADATA_SECONDS):
 
 
 def hold(address, port, source, seconds, interval=0.2, timeout=5):
-    """Hold one connection for ``seconds``, a line every ``interval``; print
-    ``ok TIME`` for each echo, ``broken TIME REASON`` when it breaks."""
+    """Hold one connection for ``seconds``, a line every ``interval``.
+
+    Prints ``ok TIME`` for each echo, ``broken TIME REASON`` when it breaks.
+    """
     deadline = time.monotonic() + float(seconds)
     try:
         connection = socket.create_connection(

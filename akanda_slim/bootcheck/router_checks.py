@@ -95,10 +95,12 @@ def push(ctx, config):
 
 
 def differences(sent, answer):
-    """What the agent's configuration (its ``GET /v1/system/config``
-    shape: ``system`` and ``networks``) lacks of what was sent. The agent
-    does not echo the floating IPs or the AS numbers; traffic proves
-    those."""
+    """What the agent's configuration lacks of what was sent.
+
+    ``answer`` has the agent's ``GET /v1/system/config`` shape: ``system``
+    and ``networks``. The agent does not echo the floating IPs or the AS
+    numbers; traffic proves those.
+    """
     problems = []
     system = answer.get('system') or {}
     for key in ('tenant_id', 'hostname'):
@@ -195,8 +197,10 @@ def dhcp_dns(ctx):
 
 def connection(nets, server_side, server_address, client_side, target,
                port, source=None):
-    """A TCP connection ``client_side`` -> ``target``; the peer the
-    server saw (NAT shows here), or Failed."""
+    """A TCP connection ``client_side`` -> ``target``.
+
+    Returns the peer the server saw (NAT shows there), or raises Failed.
+    """
     server = nets.popen(server_side, PROBE + ['serve', server_address,
                                               str(port)])
     try:
@@ -265,8 +269,11 @@ def router_advertisements(ctx):
 
 
 def metadata_proxy(ctx):
-    """A tenant's 169.254.169.254 request reaches the orchestrator's
-    metadata service through the agent's proxy, with the proxy's headers."""
+    """A tenant's 169.254.169.254 request reaches the orchestrator.
+
+    It goes through the agent's metadata proxy, which adds the instance,
+    tenant and network headers.
+    """
     nets = _networks(ctx)
     server = nets.popen('mgmt', PROBE + [
         'metadata', network.ORCHESTRATOR,

@@ -60,8 +60,11 @@ def check_output_dir(path):
 
 
 def agent_environment(args, environ=None):
-    """The build's environment with the agent's location; UsageError when
-    none is known and the runtime-only image was not asked for."""
+    """The build's environment with the agent's location.
+
+    Raises UsageError when none is known and the runtime-only image was not
+    asked for.
+    """
     environ = dict(os.environ if environ is None else environ)
     if args.runtime_only:
         if args.agent_source or args.agent_ref:

@@ -9,8 +9,8 @@ import signal
 import sys
 import tempfile
 
-from akanda_slim.bootcheck import compare
 from akanda_slim.bootcheck import check_sets
+from akanda_slim.bootcheck import compare
 from akanda_slim.bootcheck import qemu
 from akanda_slim.bootcheck import runner
 from akanda_slim.bootcheck import seed

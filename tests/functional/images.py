@@ -123,9 +123,11 @@ def read_image(image_path, into):
 
 
 def agent_environment(environ=None):
-    """The build environment with the agent's source: the upstream
-    tarball beside the clone unless AKANDA_SLIM_AGENT_SOURCE names
-    another."""
+    """The build environment with the agent's source.
+
+    The source is the upstream tarball beside the clone unless
+    AKANDA_SLIM_AGENT_SOURCE names another.
+    """
     environ = dict(os.environ if environ is None else environ)
     environ[image_build.AGENT_LOCATION] = os.environ.get(
         'AKANDA_SLIM_AGENT_SOURCE') or upstream.tarball(upstream.APPLIANCE)

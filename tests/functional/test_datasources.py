@@ -31,9 +31,11 @@ REBUILD = 'rebuild'
 
 
 def _commands():
-    """name -> verify's arguments: the two data sources on the slim image,
-    and the router checks on a fresh instance of the rebuilt image
-    (test_rebuild)."""
+    """The runs: name -> verify's arguments.
+
+    The two data sources on the slim image, and the router checks on a fresh
+    instance of the rebuilt image (test_rebuild).
+    """
     slim, rebuilt = images.slim_image(), images.rebuild_slim_image()
     commands = {name: ['--checks', 'boot', '--datasource', name, slim.image]
                 for name in DATASOURCES}

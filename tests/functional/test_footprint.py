@@ -35,9 +35,11 @@ def _usage_command(which):
 
 @functools.lru_cache(maxsize=None)
 def usage_runs():
-    """Both images' usage runs, side by side (each guest keeps one of the
-    host's cores busy: the agent's work is one command at a time);
-    which -> (returncode, report, stderr)."""
+    """Both images' usage runs, side by side.
+
+    Each guest keeps one of the host's cores busy (the agent's work is one
+    command at a time). Returns which -> (returncode, report, stderr).
+    """
     started = {}
     for which in WHICH:
         out, err = (os.path.join(images.workdir(), 'usage-%s.%s' % (which, s))

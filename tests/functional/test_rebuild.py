@@ -20,8 +20,10 @@ SKIP_REASON = images.why_not_runnable()
 
 
 def rebuilt_router():
-    """verify --checks router on the rebuilt image, which test_datasources
-    runs beside its own two."""
+    """The router checks on the rebuilt image.
+
+    test_datasources runs them beside its own two.
+    """
     return test_datasources.parallel_runs()[test_datasources.REBUILD]
 
 

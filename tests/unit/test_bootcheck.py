@@ -11,10 +11,9 @@ import time
 import fixtures
 import testtools
 
-from akanda_slim.bootcheck import checks
-from akanda_slim.bootcheck import router_checks
-from akanda_slim.bootcheck import compare
 from akanda_slim.bootcheck import check_sets
+from akanda_slim.bootcheck import checks
+from akanda_slim.bootcheck import compare
 from akanda_slim.bootcheck import image_check
 from akanda_slim.bootcheck import instance
 from akanda_slim.bootcheck import measure
@@ -22,6 +21,7 @@ from akanda_slim.bootcheck import metadata_server
 from akanda_slim.bootcheck import package_update
 from akanda_slim.bootcheck import probe
 from akanda_slim.bootcheck import qemu
+from akanda_slim.bootcheck import router_checks
 from akanda_slim.bootcheck import runner
 from akanda_slim.bootcheck import seed
 from akanda_slim import errors

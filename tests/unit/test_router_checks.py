@@ -1,21 +1,28 @@
 """The router checks' pure parts: what the agent's answers must hold."""
 
 import json
+import subprocess
 
+import fixtures
 import testtools
 
+from akanda_slim.bootcheck import agent_api
+from akanda_slim.bootcheck import checks
 from akanda_slim.bootcheck import ha_pair
 from akanda_slim.bootcheck import qemu
 from akanda_slim.bootcheck import router_checks
 from akanda_slim.bootcheck import router_config
+from akanda_slim import cli
 
 IFNAMES = {'mgmt': 'ge1', 'external': 'ge2', 'internal': 'ge3',
            'internal2': 'ge4'}
 
 
 def agent_answer(sent):
-    """What the agent's GET /v1/system/config gives for ``sent``: its
-    RouterConfiguration.to_dict() plus ``system``."""
+    """What the agent's GET /v1/system/config gives for ``sent``.
+
+    Its RouterConfiguration.to_dict() plus ``system``.
+    """
     sent = json.loads(json.dumps(sent))
     return {
         'networks': [{'network_id': n['network_id'],
@@ -107,7 +114,6 @@ class AgentNeverUpTest(testtools.TestCase):
 
     class FakeSsh:
         def run(self, command, timeout=None):
-            import subprocess
             return subprocess.CompletedProcess(
                 command, 0, 'Traceback (most recent call last):\n'
                 'ImportError: No module named astara_router\n', '')
@@ -117,9 +123,6 @@ class AgentNeverUpTest(testtools.TestCase):
             return True
 
     def test_the_failure_carries_the_agents_journal(self):
-        import fixtures
-        from akanda_slim.bootcheck import agent_api
-        from akanda_slim.bootcheck import checks
         self.useFixture(fixtures.MonkeyPatch(
             'akanda_slim.bootcheck.agent_api.Agent.wait_alive',
             lambda self, timeout, alive: None))
@@ -137,8 +140,6 @@ class AgentNeverUpTest(testtools.TestCase):
 class FailoverCommandTest(testtools.TestCase):
 
     def test_bad_input_is_refused_before_anything_boots(self):
-        import fixtures
-        from akanda_slim import cli
         stderr = self.useFixture(fixtures.StringStream('stderr'))
         self.useFixture(fixtures.MonkeyPatch('sys.stderr', stderr.stream))
         image = self.useFixture(fixtures.TempDir()).path + '/x.qcow2'

@@ -8,7 +8,10 @@ bind = '[::]:5000'
 # cost about 25 MiB of a 96-128 MiB guest.
 workers = 1
 worker_class = 'sync'
-timeout = 300
+# Upstream's 300 s; a configuration push restarts every router service
+# through sudo and rootwrap, which on a loaded host under emulation (TCG)
+# can take longer, and a worker killed mid-push leaves the router half set.
+timeout = 900
 backlog = 2048
 daemon = False
 errorlog = '-'
