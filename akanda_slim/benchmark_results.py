@@ -116,8 +116,10 @@ def validate(document, source=JSON_NAME):
         check.fail('format', repr(FORMAT))
     for key in ('date', 'command'):
         check.get(document, key, '', (str,), 'a string')
-    check.get(document, 'source', '', (dict, type(None)),
-              'an object or null')
+    source = check.get(document, 'source', '', (dict, type(None)),
+                       'an object or null')
+    if source is not None:
+        check.get(source, 'commit', 'source', (str,), 'a string')
     machine = check.get(document, 'machine', '', (dict,), 'an object')
     check.get(machine, 'cores', 'machine', (int, type(None)),
               'an integer or null')

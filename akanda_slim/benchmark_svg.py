@@ -125,11 +125,14 @@ def _sweep(items, y, sweep):
 
 def render(document):
     """The SVG text of a validated results document."""
-    source = document['source'] or {}
+    source = document['source']
     machine = document['machine']
+    commit = 'no git commit'
+    if source:
+        commit = 'commit %s%s' % (source['commit'][:12], ' with local '
+                                  'changes' if source.get('modified') else '')
     subtitle = '%s; %s; %s cores, QEMU %s' % (
-        document['date'], 'commit %s' % source['commit'][:12]
-        if source.get('commit') else 'no git commit', machine['cores'],
+        document['date'], commit, machine['cores'],
         machine['accelerator'].upper())
     items = [svg.text(20, 28, 'akanda-slim benchmark: baseline against '
                       'slim', 16, weight='bold'),

@@ -211,6 +211,9 @@ class Benchmark:
         self.images = {'slim': args.slim, 'baseline': args.baseline}
         self.build_seconds = {image: None for image in IMAGES}
         self.log_dir = None
+        # Taken at the start: the source and machine that ran it.
+        self.source = host_facts.source_commit()
+        self.machine = host_facts.machine(args.accel)
 
     def run(self):
         """Measure, save the report; the results document."""
@@ -265,8 +268,8 @@ class Benchmark:
             'format': benchmark_results.FORMAT,
             'date': self.date.strftime('%Y-%m-%dT%H:%M:%SZ'),
             'command': self.command,
-            'source': host_facts.source_commit(),
-            'machine': host_facts.machine(self.args.accel),
+            'source': self.source,
+            'machine': self.machine,
             'settings': self._settings(),
             'duration_seconds': round(time.monotonic() - self.began),
             'log_dir': LOGS,

@@ -250,6 +250,14 @@ class SvgTest(testtools.TestCase):
                                            'text')]
         self.assertTrue(any('--sweep' in (t or '') for t in texts))
 
+    def test_the_subtitle_says_the_commit_and_local_changes(self):
+        doc = document()
+        doc['source']['modified'] = True
+        self.assertIn('commit c0ffeec0ffee with local changes; 2 cores, '
+                      'QEMU TCG', benchmark_svg.render(doc))
+        doc['source'] = None
+        self.assertIn('no git commit', benchmark_svg.render(doc))
+
     def test_tick_step_keeps_the_axis_readable(self):
         for longest in (3, 30, 90, 400, 3000):
             self.assertLessEqual(longest / benchmark_svg.tick_step(longest),
@@ -293,6 +301,10 @@ class ValidateTest(testtools.TestCase):
         self._refused(
             lambda d: d['sweep']['results'][0].update(status='maybe'),
             'sweep.results[0].status')
+
+    def test_a_commit_that_is_no_string(self):
+        self._refused(lambda d: d['source'].update(commit=1),
+                      'source.commit: expected a string')
 
     def test_a_boolean_is_no_count(self):
         self._refused(lambda d: d['machine'].update(cores=True),
