@@ -44,6 +44,7 @@ MIN_MEMORY_MIB = 16
 IMAGES = benchmark_results.IMAGES
 REPORT_FILES = ('benchmark.md', 'benchmark.svg')
 LOGS = 'logs'
+LOG_PREFIX = '.logs-'  # a run's logs until its report is saved
 
 
 def add_arguments(parser):
@@ -218,7 +219,7 @@ class Benchmark:
     def run(self):
         """Measure, save the report; the results document."""
         out = self.args.output_dir
-        self.log_dir = tempfile.mkdtemp(prefix='.logs-', dir=out)
+        self.log_dir = tempfile.mkdtemp(prefix=LOG_PREFIX, dir=out)
         try:
             document = self._measure()
             _remove_keys(self.log_dir)
@@ -227,12 +228,20 @@ class Benchmark:
                 document)
             with termination.deferred():
                 benchmark_results.save(out, files)
-                shutil.rmtree(os.path.join(out, LOGS), ignore_errors=True)
-                os.replace(self.log_dir, os.path.join(out, LOGS))
+                self._replace_logs()
         except BaseException:
             self._keep_logs()
             raise
         return document
+
+    def _replace_logs(self):
+        """This run's logs become OUTPUT/logs; older runs' logs go."""
+        out = self.args.output_dir
+        stale = glob.glob(os.path.join(out, LOG_PREFIX + '*'))
+        for path in [os.path.join(out, LOGS)] + stale:
+            if os.path.realpath(path) != os.path.realpath(self.log_dir):
+                shutil.rmtree(path, ignore_errors=True)
+        os.replace(self.log_dir, os.path.join(out, LOGS))
 
     def _keep_logs(self):
         """After a failure: logs kept without keys, and said where."""

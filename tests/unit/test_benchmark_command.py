@@ -127,7 +127,8 @@ class BenchmarkCommandTest(testtools.TestCase):
         self.assertEqual(1, len([name for name in os.listdir(self.out)
                                  if name.startswith('.') or name == 'logs']))
 
-    def test_a_termination_signal_exits_130_and_leaves_the_old_report(self):
+    def test_a_termination_signal_exits_130_and_leaves_the_old_report(
+            self):
         self.run_both()
         with open(os.path.join(self.out, 'benchmark.json')) as old:
             before = old.read()
@@ -147,6 +148,10 @@ class BenchmarkCommandTest(testtools.TestCase):
         self.assertEqual(1, len(kept))
         self.assertIn('kept in %s' % os.path.join(self.out, kept[0]), err)
         self.assertNotIn('.partial', ' '.join(os.listdir(self.out)))
+        self.interleaved = self.verify_interleaved
+        self.assertEqual(0, self.run_both()[0])
+        self.assertEqual(['benchmark.json', 'benchmark.md', 'benchmark.svg',
+                          'logs'], sorted(os.listdir(self.out)))
 
     def test_a_failure_writes_no_report(self):
         def failing(sessions):
