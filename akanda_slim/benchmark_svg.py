@@ -104,14 +104,14 @@ def _sweep(items, y, sweep):
         for column, size in enumerate(sizes):
             result = found.get((image, size))
             status = result['status'] if result else 'not run'
+            said = status if result else 'not swept'
             tip = '%s at %d MiB: %s%s' % (
-                image, size, status if result else 'not swept',
-                ': ' + result['reason'] if result and result['reason']
-                else '')
+                image, size, said, ': ' + result['reason']
+                if result and result['reason'] else '')
             x = LEFT + column * cell
             items.append(svg.rect(x + 1, y, cell - 2, 20,
                                   SWEEP_COLOURS[status], tip))
-            items.append(svg.text(x + cell / 2, y + 14, status, 10,
+            items.append(svg.text(x + cell / 2, y + 14, said, 10,
                                   'middle', fill='#fff' if status != 'not run'
                                   else '#555'))
             if result and result['status'] == 'fail':

@@ -73,6 +73,7 @@ def facts(sweep=SWEEP):
 
 
 def document(sweep=SWEEP):
+    sweep = copy.deepcopy(sweep)  # each test may change its own
     measured = facts(sweep)
     return {
         'format': benchmark_results.FORMAT,
@@ -243,6 +244,13 @@ class SvgTest(testtools.TestCase):
                                            'text')]
         self.assertEqual((3, 2, 1), (texts.count('pass'), texts.count('fail'),
                                      texts.count('not run')))
+
+    def test_an_image_not_swept_says_so(self):
+        doc = document()
+        doc['sweep']['results'] = [r for r in doc['sweep']['results']
+                                   if r['image'] == 'slim']
+        root = self._parse(doc)
+        self.assertIn('baseline at 96 MiB: not swept', self._titles(root))
 
     def test_without_a_sweep_it_says_how_to_run_one(self):
         root = self._parse(document(sweep=None))
