@@ -23,6 +23,7 @@ from akanda_slim import benchmark_figures
 from akanda_slim import benchmark_markdown
 from akanda_slim import benchmark_results
 from akanda_slim import benchmark_svg
+from akanda_slim.bootcheck import check_sets
 from akanda_slim.bootcheck import qemu
 from akanda_slim.bootcheck import runner
 from akanda_slim.commands import build as build_command
@@ -75,9 +76,22 @@ def add_arguments(parser):
                         help='QEMU accelerator (default: tcg)')
     parser.add_argument('--no-checks', action='store_true',
                         help='time the boots only; run no router check')
+    parser.add_argument('--checks', choices=sorted(check_sets.SETS),
+                        default='all',
+                        help='the checks of the first timed boot of each '
+                        'image, as verify --checks (default: %(default)s; '
+                        'the sweep always runs all of them)')
     parser.add_argument('--release', default=image_build.DEFAULT_RELEASE,
                         help='Debian release of the images built '
                         '(default: %(default)s)')
+    for option, metavar in (('--agent-source', 'LOCATION'),
+                            ('--agent-ref', 'REF')):
+        parser.add_argument(option, metavar=metavar,
+                            help='for the images built: as akanda-slim '
+                            'build %s' % option)
+    parser.add_argument('--runtime-only', action='store_true',
+                        help='for the images built: as akanda-slim build '
+                        '--runtime-only')
     parser.add_argument('--output-dir', default=DEFAULT_OUTPUT,
                         help='where benchmark.json, .md, .svg, the logs '
                         'and built images go (default: %(default)s)')
@@ -137,6 +151,10 @@ def check_args(args):
     for image in filter(None, (args.slim, args.baseline)):
         runner.boot_files(image)
     writable_dir(args.output_dir)
+    for role in IMAGES:
+        if not getattr(args, role):
+            # The agent's source, known up front, not after the first build
+            build_command.agent_environment(build_arguments(args, role))
 
 
 def render(document):
@@ -178,15 +196,27 @@ def run(args):
     return 0
 
 
-def build_image(role, directory, release):
-    """Build ``role``'s image with ``akanda-slim build``; (path, seconds)."""
+def build_arguments(args, role):
+    """``akanda-slim build``'s parsed arguments for ``role``'s image."""
     parser = argparse.ArgumentParser()
     build_command.add_arguments(parser)
-    name = 'akanda-%s-%s' % (role, release)
-    argv = ['--output-dir', directory, '--release', release, '--name', name]
+    argv = ['--output-dir', os.path.join(args.output_dir, 'images'),
+            '--release', args.release,
+            '--name', 'akanda-%s-%s' % (role, args.release)]
+    argv += ['--baseline'] if role == 'baseline' else []
+    argv += ['--runtime-only'] if args.runtime_only else []
+    for option in ('agent_source', 'agent_ref'):
+        if getattr(args, option):
+            argv += ['--' + option.replace('_', '-'), getattr(args, option)]
+    return parser.parse_args(argv)
+
+
+def build_image(args, role):
+    """Build ``role``'s image with ``akanda-slim build``; (path, seconds)."""
+    build_args = build_arguments(args, role)
     started = time.monotonic()
-    build_command.run(parser.parse_args(
-        argv + (['--baseline'] if role == 'baseline' else [])))
+    build_command.run(build_args)
+    directory, name = build_args.output_dir, build_args.name
     image = os.path.join(directory, name + '.qcow2')
     if not os.path.isfile(image):
         raise errors.BuildError('the build of the %s image left no %s in %s'
@@ -264,8 +294,7 @@ class Benchmark:
         for role in IMAGES:
             if not self.images[role]:
                 self.images[role], self.build_seconds[role] = build_image(
-                    role, os.path.join(self.args.output_dir, 'images'),
-                    self.args.release)
+                    self.args, role)
         reports = self._boot()
         sweep = self._sweep() if self.args.sweep else None
         facts = {role: {'report': reports[role],
@@ -292,7 +321,8 @@ class Benchmark:
     def _settings(self):
         args = self.args
         return {'boots': args.boots, 'memory_mib': args.memory,
-                'accel': args.accel, 'checks': not args.no_checks,
+                'accel': args.accel,
+                'checks': None if args.no_checks else args.checks,
                 'release': args.release,
                 'sweep_sizes_mib': sweep_sizes(args.sweep)
                 if args.sweep else None,
@@ -316,7 +346,8 @@ class Benchmark:
         options = runner.Options(boots=self.args.boots,
                                  accel=self.args.accel,
                                  memory_mib=self.args.memory,
-                                 run_checks=not self.args.no_checks)
+                                 run_checks=not self.args.no_checks,
+                                 check_set=self.args.checks)
         sessions = [runner.Session(
             self.images[role], tempfile.mkdtemp(prefix=role + '-',
                                                 dir=self.log_dir),

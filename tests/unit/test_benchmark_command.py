@@ -196,7 +196,8 @@ class BenchmarkCommandTest(testtools.TestCase):
         built = []
 
         def build(args):
-            built.append((args.name, args.baseline, args.output_dir))
+            built.append((args.name, args.baseline, args.output_dir,
+                          args.agent_source, args.agent_ref))
             os.makedirs(args.output_dir, exist_ok=True)
             with open(os.path.join(args.output_dir, args.name + '.qcow2'),
                       'wb') as image:
@@ -205,10 +206,12 @@ class BenchmarkCommandTest(testtools.TestCase):
         self.useFixture(fixtures.MonkeyPatch(
             'akanda_slim.commands.build.run', build))
         code, _, err = self.main('--slim', self.images['slim'],
-                                 '--output-dir', self.out)
+                                 '--output-dir', self.out, '--agent-source',
+                                 self.dir, '--agent-ref', 'v1')
         self.assertEqual(0, code, err)
         images = os.path.join(self.out, 'images')
-        self.assertEqual([('akanda-baseline-trixie', True, images)], built)
+        self.assertEqual([('akanda-baseline-trixie', True, images, self.dir,
+                           'v1')], built)
         document = self.saved()
         self.assertEqual([True, False],
                          [i['built'] for i in document['images']])
@@ -219,9 +222,27 @@ class BenchmarkCommandTest(testtools.TestCase):
         self.useFixture(fixtures.MonkeyPatch(
             'akanda_slim.commands.build.run', lambda args: 0))
         code, _, err = self.main('--baseline', self.images['baseline'],
-                                 '--output-dir', self.out)
+                                 '--output-dir', self.out, '--runtime-only')
         self.assertEqual(1, code)
         self.assertIn('no akanda-slim-trixie.qcow2', err)
+
+    def test_an_image_to_build_needs_the_agent_source_up_front(self):
+        self.useFixture(fixtures.EnvironmentVariable(
+            'DIB_REPOLOCATION_akanda_appliance_app'))
+        self.useFixture(fixtures.MonkeyPatch(
+            'akanda_slim.commands.build.run',
+            lambda args: self.fail('built without an agent source')))
+        code, _, err = self.main('--baseline', self.images['baseline'],
+                                 '--output-dir', self.out)
+        self.assertEqual(2, code)
+        self.assertIn('no agent source', err)
+        self.assertEqual([], self.booted)
+
+    def test_the_checks_asked_for_reach_the_timed_boots(self):
+        self.run_both('--checks', 'boot')
+        self.assertEqual(['boot', 'boot'],
+                         [s.options.check_set for s in FakeSession.made])
+        self.assertEqual('boot', self.saved()['settings']['checks'])
 
 
 class BadInputTest(testtools.TestCase):
