@@ -7,7 +7,14 @@ facts: ``{'report': a verify report (runner.Session.report()),
 (name, unit, every value, the median per image, the target), the rows of
 the report. A new figure is one more ``Figure`` in ``FIGURES``; a new
 point on the boot timeline one more entry in ``TIMELINE``; the report
-code does not change.
+code does not change. For example, once each boot records
+``router_ready_seconds``::
+
+    Figure('QEMU start to router ready', 's',
+           per_boot('router_ready_seconds'), ratio_at_most(0.70))
+
+and a figure measured apart from the boots (a failover time, median of
+its runs) reads a list from a key its measurement adds to the facts.
 """
 
 import dataclasses
