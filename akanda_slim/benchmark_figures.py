@@ -108,7 +108,7 @@ FIGURES = (
     Figure('copy the image file', 's',
            once(lambda f: f['report']['copy_seconds'])),
     Figure('image build', 's', once(_build_seconds)),
-    Figure('router checks passed', '', once(_checks_passed),
+    Figure('checks passed on the first boot', '', once(_checks_passed),
            ratio_at_least(1.0)),
     Figure('smallest guest RAM passing every check', 'MiB',
            once(_smallest_ram), slim_at_most(96)),

@@ -118,7 +118,7 @@ class FigureRecordsTest(testtools.TestCase):
         self.assertEqual({'baseline': [300.0], 'slim': [100.0]},
                          figures['qcow2 size']['values'])
         self.assertEqual({'baseline': 3, 'slim': 2},
-                         figures['router checks passed']['median'])
+                         figures['checks passed on the first boot']['median'])
         self.assertEqual(
             {'baseline': 160, 'slim': 128},
             figures['smallest guest RAM passing every check']['median'])
@@ -175,7 +175,7 @@ class MarkdownTest(testtools.TestCase):
                       '0.47 | slim/baseline <= 0.80 | met |', text)
         self.assertIn('| qcow2 size | 300.0 MiB | 100.0 MiB | 0.33 | '
                       'slim/baseline <= 0.30 | **missed** |', text)
-        self.assertIn('| router checks passed | 3 | 2 | 0.67 | '
+        self.assertIn('| checks passed on the first boot | 3 | 2 | 0.67 | '
                       'slim/baseline >= 1.00 | **missed** |', text)
         self.assertIn('| smallest guest RAM passing every check | 160 MiB | '
                       '128 MiB | 0.80 | slim <= 96 MiB | **missed** |', text)
