@@ -27,15 +27,17 @@ def _mib(kib):
     return '%.1f MiB' % (kib / 1024.0)
 
 
-def _text(x, y, text, size=12, anchor='start', weight='normal',
-          fill='#222'):
+def text(x, y, content, size=12, anchor='start', weight='normal',
+         fill='#222'):
+    """An SVG <text> element (``content`` escaped) at (x, y)."""
     return ('<text x="%.1f" y="%.1f" %s font-size="%d" text-anchor="%s" '
             'font-weight="%s" fill="%s">%s</text>'
             % (x, y, FONT, size, anchor, weight, fill,
-               saxutils.escape(text)))
+               saxutils.escape(content)))
 
 
-def _rect(x, y, width, height, fill, title=None):
+def rect(x, y, width, height, fill, title=None):
+    """An SVG <rect>, with ``title`` as its tooltip when given."""
     tip = '<title>%s</title>' % saxutils.escape(title) if title else ''
     return ('<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" '
             'fill="%s">%s</rect>' % (x, y, width, height, fill, tip))
@@ -43,25 +45,25 @@ def _rect(x, y, width, height, fill, title=None):
 
 def _stacked_bar(items, y, scale, comp):
     x = LEFT
-    items.append(_text(LEFT - 10, y + 20, comp.name, 13, 'end', 'bold'))
+    items.append(text(LEFT - 10, y + 20, comp.name, 13, 'end', 'bold'))
     for name in composition.CATEGORIES:
         kib = comp.categories[name]
         width = kib * scale
-        items.append(_rect(x, y, width, 30, COLOURS[name],
-                           '%s: %s' % (name, _mib(kib))))
+        items.append(rect(x, y, width, 30, COLOURS[name],
+                          '%s: %s' % (name, _mib(kib))))
         if width > 52:
-            items.append(_text(x + width / 2, y + 19, _mib(kib)[:-4], 11,
-                               'middle', fill='#fff'))
+            items.append(text(x + width / 2, y + 19, _mib(kib)[:-4], 11,
+                              'middle', fill='#fff'))
         x += width
-    items.append(_text(x + 8, y + 20, _mib(comp.total_kib), 12,
-                       weight='bold'))
+    items.append(text(x + 8, y + 20, _mib(comp.total_kib), 12,
+                      weight='bold'))
     if comp.never_read_kib is not None:
         width = comp.never_read_kib * scale
         items.append(_shade(LEFT, y + 31, width, 5, 'never read: %s' % _mib(
             comp.never_read_kib)))
-        items.append(_text(LEFT + width + 4, y + 37, 'never read by the '
-                           'router: %s' % _mib(comp.never_read_kib), 9,
-                           fill='#555'))
+        items.append(text(LEFT + width + 4, y + 37, 'never read by the '
+                          'router: %s' % _mib(comp.never_read_kib), 9,
+                          fill='#555'))
 
 
 def _shade(x, y, width, height, title):
@@ -75,14 +77,14 @@ def _shade(x, y, width, height, title):
 def _legend(items, y, comps):
     """One column per category: its colour and name, then the figures."""
     column = (WIDTH - LEFT) / len(composition.CATEGORIES)
-    items.append(_text(LEFT - 10, y + 15, ' / '.join(c.name for c in comps),
-                       10, 'end', fill='#555'))
+    items.append(text(LEFT - 10, y + 15, ' / '.join(c.name for c in comps),
+                      10, 'end', fill='#555'))
     for index, name in enumerate(composition.CATEGORIES):
         x = LEFT + index * column
-        items.append(_rect(x, y - 10, 12, 12, COLOURS[name]))
-        items.append(_text(x + 16, y, name, 11, weight='bold'))
+        items.append(rect(x, y - 10, 12, 12, COLOURS[name]))
+        items.append(text(x + 16, y, name, 11, weight='bold'))
         values = ' / '.join(_mib(c.categories[name])[:-4] for c in comps)
-        items.append(_text(x + 16, y + 15, values + ' MiB', 11))
+        items.append(text(x + 16, y + 15, values + ' MiB', 11))
 
 
 def short_label(name, room=26):
@@ -101,23 +103,23 @@ def _top_packages(items, y, comps, count):
     biggest = max(k for c in comps for _, k in c.top_packages(count)) or 1
     for index, comp in enumerate(comps):
         x = 20 + index * column
-        items.append(_text(x, y, 'biggest packages: %s' % comp.name, 12,
-                           weight='bold'))
+        items.append(text(x, y, 'biggest packages: %s' % comp.name, 12,
+                          weight='bold'))
         for row, (name, kib) in enumerate(comp.top_packages(count)):
             top = y + 10 + row * 20
             width = (column - 260) * kib / biggest
             colour = COLOURS[composition.category('', name, comp.router)]
-            items.append(_text(x + 175, top + 13, short_label(name), 11,
-                               'end'))
-            items.append(_rect(x + 181, top + 2, width, 14, colour,
-                               '%s: %s' % (name, _mib(kib))))
+            items.append(text(x + 175, top + 13, short_label(name), 11,
+                              'end'))
+            items.append(rect(x + 181, top + 2, width, 14, colour,
+                              '%s: %s' % (name, _mib(kib))))
             never = comp.never_read.get(name, 0) if comp.never_read else 0
             if never:
                 part = width * min(never, kib) / kib
                 items.append(_shade(x + 181 + width - part, top + 2, part,
                                     14, '%s never read: %s' % (
                                         name, _mib(never))))
-            items.append(_text(x + 185 + width, top + 13, _mib(kib), 10))
+            items.append(text(x + 185 + width, top + 13, _mib(kib), 10))
     return y + 10 + count * 20
 
 
@@ -125,7 +127,7 @@ def render(comps, title, top=10):
     """An SVG document comparing ``comps`` (Composition objects)."""
     largest = max(c.total_kib for c in comps) or 1
     scale = BAR_WIDTH / largest
-    items = [_text(20, 28, title, 16, weight='bold')]
+    items = [text(20, 28, title, 16, weight='bold')]
     y = 50
     for comp in comps:
         _stacked_bar(items, y, scale, comp)
@@ -133,8 +135,13 @@ def render(comps, title, top=10):
     _legend(items, y + 6, comps)
     bottom = _top_packages(items, y + 60, comps, top)
     height = bottom + 20
+    return document(WIDTH, height, items, PATTERN)
+
+
+def document(width, height, items, defs=''):
+    """A whole SVG document: ``defs``, a white page, then ``items``."""
     return ('<?xml version="1.0" encoding="UTF-8"?>\n'
             '<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
             'viewBox="0 0 %d %d">\n%s<rect width="100%%" height="100%%" '
             'fill="#fff"/>\n%s\n</svg>\n'
-            % (WIDTH, height, WIDTH, height, PATTERN, '\n'.join(items)))
+            % (width, height, width, height, defs, '\n'.join(items)))

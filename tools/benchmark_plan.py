@@ -1,16 +1,17 @@
 """Benchmark: how long a plan takes, beside apt's autoremove.
 
-Issue 9's target: the whole process ``akanda-slim plan --json`` on this
-machine's own dpkg database within 2x the whole process ``apt-get -s
-autoremove`` (Recommends and Suggests not important) on the same database,
-median of N interleaved runs of each. Not a test: it prints figures.
+Target: the whole process ``akanda-slim plan --json`` on this machine's
+own dpkg database within 2x the whole process ``apt-get -s autoremove``
+(Recommends and Suggests not important) on the same database, median of
+N interleaved runs of each. Not a test: it prints figures. (The images'
+benchmark is ``akanda-slim benchmark``.)
 
     python tools/benchmark_plan.py [--repeat N] [--synthetic [--packages F]]
 
 Then read + decide in-process for this machine's database, and with
 ``--synthetic`` for roots made from a Debian Packages index (by default the
 host's main index, read through apt) with its first 3,000, 10,000, 30,000
-and all packages marked installed (issue 2: under 0.3 s for 3,000, under
+and all packages marked installed (targets: under 0.3 s for 3,000, under
 10 s for the whole archive, growth close to linear).
 """
 
