@@ -45,9 +45,6 @@ ALLOWED = re.compile(
     r'|\bapt-helper\b'          # apt's own program
     r'|\bmount helpers?\b'      # mount(8)'s helper programs
     r'|\bI/O\b', re.I)
-# Commands the documentation may name before their code lands: README's
-# results section names the command that regenerates its table.
-DOCUMENTED_AHEAD = {'benchmark'}
 GLOBAL_OPTIONS = {'--help', '--version', '--verbose'}
 
 
@@ -208,8 +205,6 @@ class CommandsDocumentedTest(testtools.TestCase):
                 content = text.read()
             where = os.path.relpath(path, REPO)
             for command, snippet in command_snippets(content):
-                if command in DOCUMENTED_AHEAD:
-                    continue
                 if command not in names:
                     wrong.append('%s: no command %r' % (where, command))
                     continue
