@@ -112,3 +112,24 @@ def forwarding(pgid):
         yield
     finally:
         _state.forward_to = None
+
+
+def _as_keyboard_interrupt(signum, frame):
+    raise KeyboardInterrupt('signal %d' % signum)
+
+
+@contextlib.contextmanager
+def as_ctrl_c():
+    """SIGTERM and SIGHUP unwind like Ctrl-C inside the block (exit 130).
+
+    For commands whose cleanups are ``with`` blocks and ``finally``
+    clauses (verify, failover): QEMU, taps and namespaces go however the
+    run ends. The previous handlers come back after the block.
+    """
+    previous = {signum: signal.signal(signum, _as_keyboard_interrupt)
+                for signum in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

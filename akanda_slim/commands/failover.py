@@ -4,13 +4,13 @@ import json
 import logging
 import os
 import shutil
-import signal
 import tempfile
 
 from akanda_slim.bootcheck import ha_pair
 from akanda_slim.bootcheck import network
 from akanda_slim.bootcheck import runner
 from akanda_slim import errors
+from akanda_slim import termination
 
 HELP = ('boot two instances of an image as an HA pair, configure both '
         'through the agent, kill the MASTER and measure the failover')
@@ -33,10 +33,6 @@ def add_arguments(parser):
                         help='print the report as JSON')
 
 
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt('signal %d' % signum)
-
-
 def run(args):
     if args.memory < 64 or args.hold < 20:
         raise errors.UsageError('--memory must be at least 64 and --hold '
@@ -50,17 +46,13 @@ def run(args):
     log_dir = args.log_dir or tempfile.mkdtemp(
         prefix='akanda-slim-failover-', dir='/var/tmp')
     os.makedirs(log_dir, exist_ok=True)
-    previous = {s: signal.signal(s, _interrupt)
-                for s in (signal.SIGTERM, signal.SIGHUP)}
     try:
-        report = ha_pair.run_pair(args.image, log_dir, args.kernel,
-                                  args.initrd, options, args.hold)
+        with termination.as_ctrl_c():
+            report = ha_pair.run_pair(args.image, log_dir, args.kernel,
+                                      args.initrd, options, args.hold)
     except BaseException:
         LOG.error('logs kept in %s', log_dir)
         raise
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
     report['log_dir'] = log_dir
     if args.json:
         print(json.dumps(report, indent=2))

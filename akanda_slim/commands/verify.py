@@ -5,7 +5,6 @@ import json
 import logging
 import os
 import shutil
-import signal
 import sys
 import tempfile
 
@@ -16,6 +15,7 @@ from akanda_slim.bootcheck import runner
 from akanda_slim.bootcheck import seed
 from akanda_slim import errors
 from akanda_slim import hostdeps
+from akanda_slim import termination
 
 HELP = ('boot an image under QEMU with its instance data on a config drive, '
         'a metadata service or a NoCloud seed, and check that the router '
@@ -60,16 +60,6 @@ def add_arguments(parser):
                         help='print the report as JSON')
 
 
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt('signal %d' % signum)
-
-
-def _stop_on_signals():
-    """SIGTERM/SIGHUP unwind like Ctrl-C, so cleanups run; old handlers."""
-    return {signum: signal.signal(signum, _interrupt)
-            for signum in (signal.SIGTERM, signal.SIGHUP)}
-
-
 def _options(args):
     if args.boots < 1:
         raise errors.UsageError('--boots must be at least 1')
@@ -103,12 +93,8 @@ def run(args):
     runner.boot_files(args.image, args.kernel, args.initrd)
     if args.baseline:
         runner.boot_files(args.baseline)
-    previous = _stop_on_signals()
-    try:
+    with termination.as_ctrl_c():
         return _run(args, options)
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
 
 
 def _remove_keys(log_dir):

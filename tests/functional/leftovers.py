@@ -8,6 +8,7 @@ appeared while it ran.
 """
 
 import os
+import time
 
 from akanda_slim.bootcheck import network
 
@@ -39,3 +40,24 @@ def of_report(report, log_dir):
         'netns': [n for n in names.get('namespaces', []) if n in now['netns']],
         'taps': [t for t in names.get('taps', []) if t in now['taps']],
     }
+
+
+def new_since(before):
+    """The namespaces and taps that appeared since ``before``."""
+    now = host_networks()
+    return {key: sorted(set(now[key]) - set(before[key])) for key in now}
+
+
+def wait_started(log_dir, before, processes=1, timeout=120):
+    """Wait until QEMU and the run's namespaces are there.
+
+    True once ``processes`` processes name ``log_dir`` and a namespace has
+    appeared since ``before``; False at the timeout.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if (len(processes_naming(log_dir)) >= processes
+                and new_since(before)['netns']):
+            return True
+        time.sleep(0.5)
+    return False

@@ -30,18 +30,7 @@ class InterruptedVerifyTest(testtools.TestCase):
              '--log-dir', log_dir],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
-        def ours():
-            now = leftovers.host_networks()
-            return {key: sorted(set(now[key]) - set(before[key]))
-                    for key in now}
-
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            found = ours()
-            if leftovers.processes_naming(log_dir) and found['netns']:
-                break
-            time.sleep(0.5)
-        else:
+        if not leftovers.wait_started(log_dir, before):
             process.kill()
             self.fail('verify did not start QEMU and its namespaces')
         time.sleep(2)
@@ -50,4 +39,5 @@ class InterruptedVerifyTest(testtools.TestCase):
         self.assertNotEqual(0, process.returncode)
         self.assertIn('logs kept in', stderr)
         self.assertEqual([], leftovers.processes_naming(log_dir))
-        self.assertEqual({'netns': [], 'taps': []}, ours())
+        self.assertEqual({'netns': [], 'taps': []},
+                         leftovers.new_since(before))

@@ -16,7 +16,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import testtools
 
@@ -70,22 +69,12 @@ class FailoverTest(testtools.TestCase):
              log_dir, images.slim_image().image],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
-        def ours():
-            now = leftovers.host_networks()
-            return {key: sorted(set(now[key]) - set(before[key]))
-                    for key in now}
-
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if len(leftovers.processes_naming(log_dir)) >= 2 and \
-                    ours()['netns']:
-                break
-            time.sleep(0.5)
-        else:
+        if not leftovers.wait_started(log_dir, before, processes=2):
             process.kill()
             self.fail('failover did not start both QEMUs and its networks')
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=120)
         self.assertEqual(130, process.returncode, stderr[-2000:])
         self.assertEqual([], leftovers.processes_naming(log_dir))
-        self.assertEqual({'netns': [], 'taps': []}, ours())
+        self.assertEqual({'netns': [], 'taps': []},
+                         leftovers.new_since(before))

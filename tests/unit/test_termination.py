@@ -56,3 +56,21 @@ class TerminationTest(testtools.TestCase):
                     os.kill(os.getpid(), signal.SIGTERM)
                     self.assertEqual(-signal.SIGTERM, child.wait(10))
                 termination.raise_pending()
+
+
+class AsCtrlCTest(testtools.TestCase):
+
+    def test_sigterm_unwinds_like_ctrl_c_then_handlers_come_back(self):
+        before = signal.getsignal(signal.SIGTERM)
+        unwound = []
+        try:
+            with termination.as_ctrl_c():
+                try:
+                    os.kill(os.getpid(), signal.SIGTERM)
+                    time.sleep(5)
+                finally:
+                    unwound.append('finally')
+        except KeyboardInterrupt:
+            unwound.append('interrupt')
+        self.assertEqual(['finally', 'interrupt'], unwound)
+        self.assertEqual(before, signal.getsignal(signal.SIGTERM))
