@@ -12,6 +12,7 @@ long until the BACKUP held the router's addresses and new connections
 passed, and whether the held connection survived.
 """
 
+from concurrent import futures
 import contextlib
 import dataclasses
 import logging
@@ -162,8 +163,12 @@ def run_pair(image, workdir, kernel=None, initrd=None, options=None,
         nets.attach()
         for router in routers:
             runner.wait_for_boot(router.machine, router.ssh, options)
-        for router in routers:
-            _configure(router, routers, nets)
+        # Both pushes at once (astara's instance manager sends them one
+        # after the other): under TCG a push takes minutes.
+        with futures.ThreadPoolExecutor(len(routers)) as pool:
+            for done in [pool.submit(_configure, router, routers, nets)
+                         for router in routers]:
+                done.result()
         master = checks.wait_for(lambda: _master(routers), MASTER_TIMEOUT,
                                  'one router holding the addresses')
         backup = [r for r in routers if r is not master][0]
