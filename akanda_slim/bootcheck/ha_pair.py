@@ -73,17 +73,14 @@ def _start(index, image, kernel, initrd, workdir, nets, options):
 
 
 def _configure(router, routers, nets):
-    router.agent = agent_api.Agent(nets, '%s%%%s' % (
-        network.link_local(router.macs['mgmt']), network.BRIDGE))
+    router.agent = agent_api.Agent(
+        nets, router_checks.management_address(router.index))
     if router.agent.wait_alive(router_checks.ALIVE_TIMEOUT,
                                router.machine.alive) is None:
         raise FailoverError('router %d: the agent never answered; its '
                             'journal: %s' % (router.index,
                                              _journal(router)))
-    by_mac = {i.get('lladdr'): i.get('ifname')
-              for i in router.agent.interfaces()}
-    router.ifnames = {role: by_mac.get(router.macs[role])
-                      for role in qemu.ROUTER_NICS}
+    router.ifnames = router_checks.ifnames_by_mac(router.agent, router.macs)
     router.ssh = router.ssh.through(nets.command('mgmt', []),
                                     router.agent.address)
     peers = [router_config.management_address(other.index)

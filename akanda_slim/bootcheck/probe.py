@@ -23,18 +23,27 @@ import sys
 import time
 
 
-def serve_once(address, port, timeout=120):
+def accept_one(address, port, timeout):
+    """One connection accepted on ``address``:``port`` within ``timeout``.
+
+    Prints ``listening`` once bound; returns (connection, peer address).
+    """
     family = socket.AF_INET6 if ':' in address else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as server:
         server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        server.bind((address, port))
+        server.bind((address, int(port)))
         server.listen(1)
         server.settimeout(timeout)
         print('listening', flush=True)
         connection, peer = server.accept()
-        with connection:
-            connection.sendall(('%s\n' % peer[0]).encode())
-        return peer[0]
+        return connection, peer[0]
+
+
+def serve_once(address, port, timeout=120):
+    connection, peer = accept_one(address, port, timeout)
+    with connection:
+        connection.sendall(('%s\n' % peer).encode())
+    return peer
 
 
 def connect(address, port, source=None, timeout=20):
@@ -150,18 +159,11 @@ def serve_metadata(address, port, seconds=METADATA_SECONDS):
 
 def echo_server(address, port, seconds=METADATA_SECONDS):
     """Echo every line of one connection back, for at most ``seconds``."""
-    family = socket.AF_INET6 if ':' in address else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as server:
-        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        server.bind((address, int(port)))
-        server.listen(1)
-        server.settimeout(seconds)
-        print('listening', flush=True)
-        connection, _ = server.accept()
-        connection.settimeout(seconds)
-        with connection:
-            for line in connection.makefile('rb'):
-                connection.sendall(line)
+    connection, _ = accept_one(address, port, seconds)
+    connection.settimeout(seconds)
+    with connection:
+        for line in connection.makefile('rb'):
+            connection.sendall(line)
 
 
 def hold(address, port, source, seconds, interval=0.2, timeout=5):

@@ -50,6 +50,21 @@ def management_address(index=0):
                        network.BRIDGE)
 
 
+def ifnames_by_mac(agent, macs):
+    """The agent's interface name of each router NIC: role -> ifname.
+
+    Matched by ``macs`` (role -> MAC) in its ``/v1/system/interfaces``;
+    Failed when a NIC is missing.
+    """
+    by_mac = {i.get('lladdr'): i.get('ifname') for i in agent.interfaces()}
+    wanted = {role: macs[role] for role in qemu.ROUTER_NICS}
+    missing = [role for role, mac in wanted.items() if mac not in by_mac]
+    if missing:
+        raise Failed('/v1/system/interfaces has no NIC with the MAC of %s: '
+                     '%s' % (', '.join(missing), sorted(by_mac)))
+    return {role: by_mac[mac] for role, mac in wanted.items()}
+
+
 def agent_alive(ctx):
     """Poll as ``astara_client.is_alive``; match the agent's NICs by MAC."""
     nets = _networks(ctx)
@@ -60,14 +75,7 @@ def agent_alive(ctx):
                      '[%s]:%d within %d s; its journal: %s' % (
                          ctx.agent.address, agent_api.PORT, ALIVE_TIMEOUT,
                          agent_journal(ctx)))
-    by_mac = {i.get('lladdr'): i.get('ifname')
-              for i in ctx.agent.interfaces()}
-    macs = {role: qemu.MACS[role] for role in qemu.ROUTER_NICS}
-    missing = [role for role, mac in macs.items() if mac not in by_mac]
-    if missing:
-        raise Failed('/v1/system/interfaces has no NIC with the MAC of %s: '
-                     '%s' % (', '.join(missing), sorted(by_mac)))
-    ctx.ifnames = {role: by_mac[mac] for role, mac in macs.items()}
+    ctx.ifnames = ifnames_by_mac(ctx.agent, qemu.MACS)
     # From here on SSH goes where the orchestrator's goes: the agent's
     # firewall closes the user network's IPv4 once a config is applied.
     ctx.ssh = ctx.ssh.through(nets.command('mgmt', []), management_address())
@@ -237,8 +245,8 @@ def floating_ip(ctx, target=None):
     """Upstream reaches the floating IP's tenant host (DNAT)."""
     nets = _networks(ctx)
     target = target or router_config.VM1B
-    role = {'tenant-net-1': 'internal',
-            'tenant-net-2': 'internal2'}[target.network_id]
+    role = [role for role, ports in router_config.TENANT_PORTS.items()
+            if target in ports][0]
     fixed = target.fixed_ips[0][0]
     seen = connection(nets, role, fixed, 'external',
                       network.EXTERNAL['floating'], INBOUND_PORT)
@@ -368,9 +376,10 @@ def malformed_config(ctx):
 
 def _floating_target(config):
     fixed = config['floating_ips'][0]['fixed_ip']
-    for port in (router_config.VM1, router_config.VM1B, router_config.VM2):
-        if port.fixed_ips[0][0] == fixed:
-            return port
+    for ports in router_config.TENANT_PORTS.values():
+        for port in ports:
+            if port.fixed_ips[0][0] == fixed:
+                return port
     raise Failed('no tenant port holds %s' % fixed)
 
 

@@ -35,6 +35,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 
 from akanda_slim import errors
 from akanda_slim import image_build
@@ -198,3 +199,28 @@ def cleanup():
     if workdir.cache_info().currsize and not os.environ.get(
             'AKANDA_SLIM_KEEP_IMAGES'):
         shutil.rmtree(workdir(), ignore_errors=True)
+
+
+def run_side_by_side(commands):
+    """Start ``commands`` (name -> argv) together; wait for all.
+
+    Their output goes to files in the work directory (NAME.out, NAME.err),
+    so no run waits on a full pipe. Returns name -> (returncode, stdout,
+    stderr); prints each run's exit status and time.
+    """
+    started = {}
+    for name, argv in commands.items():
+        out, err = (open(os.path.join(workdir(), '%s.%s' % (name, suffix)),
+                         'w+') for suffix in ('out', 'err'))
+        started[name] = (time.monotonic(), out, err, subprocess.Popen(
+            argv, stdout=out, stderr=err))
+    results = {}
+    for name, (began, out, err, process) in started.items():
+        process.wait()
+        with out, err:
+            out.seek(0)
+            err.seek(0)
+            results[name] = (process.returncode, out.read(), err.read())
+        print('%s: exit %d after %.0f s'
+              % (name, process.returncode, time.monotonic() - began))
+    return results

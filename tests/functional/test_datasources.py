@@ -14,9 +14,7 @@ ports, taps, namespaces of their own) and leaves nothing behind.
 import functools
 import json
 import os
-import subprocess
 import sys
-import time
 
 import testtools
 
@@ -46,26 +44,18 @@ def _commands():
 @functools.lru_cache(maxsize=None)
 def parallel_runs():
     """The runs, started together; name -> (code, report, stderr, log)."""
-    started = {}
-    for name, arguments in _commands().items():
-        log_dir = os.path.join(images.workdir(), 'verify-' + name)
-        out, err = (open(os.path.join(images.workdir(), 'verify-%s.%s'
-                                      % (name, suffix)), 'w+')
-                    for suffix in ('out', 'err'))
-        started[name] = (log_dir, time.monotonic(), out, err, subprocess.Popen(
-            [sys.executable, '-m', 'akanda_slim', 'verify', '--json',
-             '--log-dir', log_dir] + arguments, stdout=out, stderr=err))
+    commands = _commands()
+    log_dirs = {name: os.path.join(images.workdir(), 'verify-' + name)
+                for name in commands}
+    runs = images.run_side_by_side({
+        'verify-' + name: [sys.executable, '-m', 'akanda_slim', 'verify',
+                           '--json', '--log-dir', log_dirs[name]] + arguments
+        for name, arguments in commands.items()})
     results = {}
-    for name, (log_dir, began, out, err, process) in started.items():
-        process.wait()
-        with out, err:
-            out.seek(0)
-            err.seek(0)
-            stdout, stderr = out.read(), err.read()
+    for name, log_dir in log_dirs.items():
+        returncode, stdout, stderr = runs['verify-' + name]
         report = json.loads(stdout)['image'] if stdout.strip() else {}
-        print('verify %s: exit %d after %.0f s' % (
-            name, process.returncode, time.monotonic() - began))
-        results[name] = (process.returncode, report, stderr, log_dir)
+        results[name] = (returncode, report, stderr, log_dir)
     return results
 
 

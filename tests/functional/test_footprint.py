@@ -40,24 +40,17 @@ def usage_runs():
     Each guest keeps one of the host's cores busy (the agent's work is one
     command at a time). Returns which -> (returncode, report, stderr).
     """
-    started = {}
-    for which in WHICH:
-        out, err = (os.path.join(images.workdir(), 'usage-%s.%s' % (which, s))
-                    for s in ('out', 'err'))
-        with open(out, 'w') as stdout, open(err, 'w') as stderr:
-            started[which] = (out, err, subprocess.Popen(
-                _usage_command(which), stdout=stdout, stderr=stderr))
+    runs = images.run_side_by_side(
+        {'usage-' + which: _usage_command(which) for which in WHICH})
     results = {}
-    for which, (out, err, process) in started.items():
-        process.wait()
-        with open(out) as stdout_file, open(err) as stderr_file:
-            stdout, stderr = stdout_file.read(), stderr_file.read()
+    for which in WHICH:
+        returncode, stdout, stderr = runs['usage-' + which]
         report = json.loads(stdout) if stdout.strip() else {}
         if report:
             with open(os.path.join(images.workdir(),
                                    'usage-%s.json' % which), 'w') as out:
                 json.dump(report, out, indent=2)
-        results[which] = (process.returncode, report, stderr)
+        results[which] = (returncode, report, stderr)
     return results
 
 

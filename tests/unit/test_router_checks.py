@@ -151,3 +151,26 @@ class FailoverCommandTest(testtools.TestCase):
         self.assertEqual(3, len(said), said)
         self.assertTrue(all(line.startswith('akanda-slim: error: ')
                             for line in said), said)
+
+
+class IfnamesByMacTest(testtools.TestCase):
+
+    class FakeAgent:
+        def __init__(self, interfaces):
+            self._interfaces = interfaces
+
+        def interfaces(self):
+            return self._interfaces
+
+    def test_router_nics_named_by_mac_and_a_missing_one_fails(self):
+        macs = qemu.guest_macs(1)
+        listed = [{'ifname': 'ge%d' % n, 'lladdr': macs[role]}
+                  for n, role in enumerate(('access',) + qemu.ROUTER_NICS)]
+        self.assertEqual(
+            {'mgmt': 'ge1', 'external': 'ge2', 'internal': 'ge3',
+             'internal2': 'ge4'},
+            router_checks.ifnames_by_mac(self.FakeAgent(listed), macs))
+        failure = self.assertRaises(
+            checks.Failed, router_checks.ifnames_by_mac,
+            self.FakeAgent(listed[:3]), macs)
+        self.assertIn('MAC of internal, internal2', str(failure))
