@@ -12,12 +12,12 @@ long until the BACKUP held the router's addresses and new connections
 passed, and whether the held connection survived.
 """
 
-from concurrent import futures
 import contextlib
 import dataclasses
 import logging
 import os
 import signal
+import threading
 import time
 
 from akanda_slim.bootcheck import agent_api
@@ -124,6 +124,32 @@ def _connects(nets):
         return False
 
 
+def in_parallel(calls):
+    """Run ``calls`` at once in daemon threads; re-raise the first error.
+
+    Daemon threads: a signal that ends the run (``Interrupted`` raised in
+    this thread while it waits) does not wait for a call blocked on a
+    guest that is gone, and the process exits without them.
+    """
+    errors_seen = []
+
+    def run(call):
+        try:
+            call()
+        except BaseException as failure:  # handed to the caller's thread
+            errors_seen.append(failure)
+
+    threads = [threading.Thread(target=run, args=(call,), daemon=True)
+               for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        while thread.is_alive():
+            thread.join(1)
+    if errors_seen:
+        raise errors_seen[0]
+
+
 def held_connection(lines, killed_at):
     """What the hold client printed, read: survived, largest gap."""
     oks = [float(line.split()[1]) for line in lines
@@ -162,10 +188,8 @@ def run_pair(image, workdir, kernel=None, initrd=None, options=None,
             runner.wait_for_boot(router.machine, router.ssh, options)
         # Both pushes at once (astara's instance manager sends them one
         # after the other): under TCG a push takes minutes.
-        with futures.ThreadPoolExecutor(len(routers)) as pool:
-            for done in [pool.submit(_configure, router, routers, nets)
-                         for router in routers]:
-                done.result()
+        in_parallel([lambda r=router: _configure(r, routers, nets)
+                     for router in routers])
         master = checks.wait_for(lambda: _master(routers), MASTER_TIMEOUT,
                                  'one router holding the addresses')
         backup = [r for r in routers if r is not master][0]

@@ -176,6 +176,19 @@ class ElementFilesTest(_PatchedTree):
         rule = self.read(self.FILES, 'etc/sudoers.d/gunicorn')
         self.assertIn('NOPASSWD: /usr/local/bin/%s *' % helper, rule)
 
+    def test_rootwrap_daemon_of_the_unit_is_allowed_and_patched_in(self):
+        unit = self.read(self.FILES,
+                         'etc/systemd/system/astara-router-api-server.service')
+        command = re.search(r'"ASTARA_ROOTWRAP_DAEMON=sudo -n ([^"]+)"',
+                            unit).group(1)
+        rule = self.read(self.FILES, 'etc/sudoers.d/gunicorn')
+        self.assertIn('NOPASSWD: %s\n' % command, rule)
+        script = self.read(self.FILES, 'usr/local/bin',
+                           os.path.basename(command.split()[0]))
+        self.assertIn('from oslo_rootwrap.cmd import daemon\n', script)
+        utils = self.read(self.tree, 'astara_router/utils.py')
+        self.assertIn("os.environ.get('ASTARA_ROOTWRAP_DAEMON')", utils)
+
     def test_every_service_the_drivers_call_exists(self):
         # Services of the router drivers: Debian's units, or this element's.
         debian = {'dnsmasq', 'bird', 'keepalived', 'conntrackd',
