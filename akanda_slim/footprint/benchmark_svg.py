@@ -6,7 +6,7 @@ side. Below, the RAM sweep: one cell per image and size, pass or fail
 (the reason as the cell's tooltip and in a line under the grid).
 """
 
-from akanda_slim.benchmark_results import IMAGES
+from akanda_slim.footprint.benchmark_results import IMAGES
 from akanda_slim import svg
 
 WIDTH = 900

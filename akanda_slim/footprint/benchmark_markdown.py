@@ -6,7 +6,7 @@ command line. The table has one row per figure record: baseline and slim
 sweep's pass/fail per size with the reasons, when a sweep was run.
 """
 
-from akanda_slim.benchmark_results import IMAGES
+from akanda_slim.footprint.benchmark_results import IMAGES
 
 
 def number(value, unit=''):
