@@ -3,14 +3,14 @@
 import json
 import sys
 
-from akanda_slim import options
-from akanda_slim import report
+from akanda_slim.slim import plan_output
+from akanda_slim.slim import policy_options
 
 HELP = 'show what a policy would remove from a target, and why (dry run)'
 
 
 def add_arguments(parser):
-    options.add_target_options(parser)
+    policy_options.add_target_options(parser)
     parser.add_argument('--json', action='store_true',
                         help='print the plan as JSON (stable schema)')
 
@@ -27,9 +27,9 @@ def emit(plan, as_json, verification=None):
         json.dump(data, sys.stdout, indent=2, sort_keys=False)
         sys.stdout.write('\n')
     else:
-        print(report.plan_text(plan, verification))
+        print(plan_output.plan_text(plan, verification))
 
 
 def run(args):
-    emit(options.read_and_decide(args), args.json)
+    emit(policy_options.read_and_decide(args), args.json)
     return 0

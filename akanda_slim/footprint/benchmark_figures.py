@@ -20,9 +20,9 @@ its runs) reads a list from a key its measurement adds to the facts.
 import dataclasses
 import typing
 
-from akanda_slim.footprint.benchmark_results import IMAGES
 from akanda_slim.bootcheck import checks as checks_mod
 from akanda_slim.bootcheck import measure
+from akanda_slim.footprint.benchmark_results import IMAGES
 from akanda_slim.footprint import ram_sweep
 
 # Points of each boot's timeline: (key in a verify report's boot, label).

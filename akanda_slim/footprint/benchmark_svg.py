@@ -7,7 +7,7 @@ side. Below, the RAM sweep: one cell per image and size, pass or fail
 """
 
 from akanda_slim.footprint.benchmark_results import IMAGES
-from akanda_slim import svg
+from akanda_slim.footprint import svg
 
 WIDTH = 900
 LEFT = 130

@@ -3,10 +3,9 @@
 import os
 import platform
 
+from akanda_slim.dib import shipped_files
 from akanda_slim import errors
 from akanda_slim import process
-
-SOURCE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _first_line(path, prefix):
@@ -50,7 +49,7 @@ def machine(accel):
     }
 
 
-def source_commit(directory=SOURCE_DIR):
+def source_commit(directory=shipped_files.SOURCE_TREE):
     """{'commit': hash, 'modified': bool} of a git checkout, or None.
 
     None when ``directory`` is not a source tree (an installed package

@@ -13,9 +13,9 @@ import signal
 import fixtures
 import testtools
 
-from akanda_slim.footprint import benchmark_results
 from akanda_slim import cli
 from akanda_slim.commands import benchmark
+from akanda_slim.footprint import benchmark_results
 from tests.unit import test_benchmark_report as samples
 
 
@@ -54,7 +54,7 @@ class BenchmarkCommandTest(testtools.TestCase):
                  lambda image, *rest: (None, None)),
                 ('akanda_slim.bootcheck.runner.verify_interleaved',
                  lambda sessions: self.interleaved(sessions)),
-                ('akanda_slim.hostdeps.install_missing',
+                ('akanda_slim.dib.hostdeps.install_missing',
                  lambda profile: []),
                 ('akanda_slim.footprint.host_facts.machine',
                  lambda accel: {'cores': 2, 'memory_mib': 2048,

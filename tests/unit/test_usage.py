@@ -5,8 +5,8 @@ import os
 import fixtures
 import testtools
 
-from akanda_slim import usage
-from akanda_slim import usage_boot
+from akanda_slim.footprint import usage
+from akanda_slim.footprint import usage_boot
 
 
 def write(root, path, size):
@@ -167,12 +167,12 @@ class PanicRetryTest(testtools.TestCase):
             return usage_boot.PreparedImage(qcow2, {}, {}, {}, False)
 
         self.useFixture(fixtures.MonkeyPatch(
-            'akanda_slim.usage_boot.prepare', prepare))
+            'akanda_slim.footprint.usage_boot.prepare', prepare))
         self.useFixture(fixtures.MonkeyPatch(
             'akanda_slim.bootcheck.runner.boot_files',
             lambda image, kernel, initrd: ('k', 'i')))
         self.useFixture(fixtures.MonkeyPatch(
-            'akanda_slim.usage.analyse', lambda *args, **kwargs: {}))
+            'akanda_slim.footprint.usage.analyse', lambda *args, **kwargs: {}))
         self.useFixture(fixtures.MonkeyPatch(
             'os.path.abspath', lambda path: path))
 
@@ -190,7 +190,7 @@ class PanicRetryTest(testtools.TestCase):
             return set(), set(), {}, []
 
         self.useFixture(fixtures.MonkeyPatch(
-            'akanda_slim.usage_boot.boot_and_read', boot_and_read))
+            'akanda_slim.footprint.usage_boot.boot_and_read', boot_and_read))
 
     def test_first_panic_recorded_and_booted_again(self):
         self.boots(['panic', 'ok'])
