@@ -3,6 +3,7 @@
 import argparse
 
 from akanda_slim.commands import plan as plan_command
+from akanda_slim.slim import plan_output
 from akanda_slim.slim import policy_options
 from akanda_slim.slim import purge
 
@@ -37,5 +38,5 @@ def run(args):
         args.root, policy_options.policy_from_args(args),
         allow_running_system=args.allow_running_system,
         lock_timeout=args.lock_timeout)
-    plan_command.emit(plan, args.json, verification)
+    plan_output.emit(plan, args.json, verification)
     return 0

@@ -28,6 +28,7 @@ from akanda_slim.debian import target as target_mod
 from akanda_slim.dib import element_python
 from akanda_slim import dib_entry
 from akanda_slim import errors
+from akanda_slim.slim import plan_output
 from akanda_slim.slim import policy as policy_mod
 from akanda_slim.slim import prune_files
 
@@ -205,20 +206,18 @@ def options(root, environ):
 
 
 def _plan(root):
-    from akanda_slim.commands import plan as plan_command
     target = target_mod.read_target(root)
     policy = slim_policy(target, root, os.environ)
-    plan_command.emit(policy_mod.decide(target, policy), as_json=True)
+    plan_output.emit(policy_mod.decide(target, policy), as_json=True)
 
 
 def _apply(root):
-    from akanda_slim.commands import plan as plan_command
     from akanda_slim.slim import purge
     target = target_mod.read_target(root)
     policy = slim_policy(target, root, os.environ)
     with target_mod.reused(target):
         plan, verification = purge.apply(root, policy)
-    plan_command.emit(plan, True, verification)
+    plan_output.emit(plan, True, verification)
 
 
 def _print_options(root):

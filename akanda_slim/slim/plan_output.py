@@ -1,4 +1,7 @@
-"""Human-readable rendering of plans and why-chains."""
+"""Plans and why-chains for people (a table) and programs (JSON)."""
+
+import json
+import sys
 
 
 def _mib(kib):
@@ -46,3 +49,18 @@ def why_text(plan, key):
             return '%s is removed by policy %s: %s' % (
                 key, plan.policy, removal.reason)
     return None
+
+
+def emit(plan, as_json, verification=None):
+    """Print a plan (and verification) as JSON or as a table."""
+    for warning in plan.warnings:
+        print('akanda-slim: warning: %s' % warning, file=sys.stderr)
+    if as_json:
+        data = plan.to_dict()
+        if verification is not None:
+            data['applied'] = True
+            data['verification'] = verification.to_dict()
+        json.dump(data, sys.stdout, indent=2, sort_keys=False)
+        sys.stdout.write('\n')
+    else:
+        print(plan_text(plan, verification))
