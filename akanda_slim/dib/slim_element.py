@@ -48,7 +48,7 @@ CLOUD_CFG = 'etc/cloud/cloud.cfg'
 CLOUD_CFG_D = 'etc/cloud/cloud.cfg.d'
 
 
-def declared_packages(root):
+def package_installs_by_element(root):
     """element -> sorted package names it asked package-installs for."""
     path = rootfs.resolve(root, PACKAGE_INSTALLS_JSON)
     if not os.path.lexists(path):
@@ -167,7 +167,7 @@ def growroot_removal(root, installed, environ):
 def settings(target, root, environ):
     """(policy name, keep patterns, remove patterns) for the image."""
     installed = {p.name for p in target.packages.values()}
-    declared = declared_packages(root)
+    declared = package_installs_by_element(root)
     needed = appliance_packages(declared, environ)
     policy = environ.get('DIB_SLIM_POLICY') or (
         policy_mod.APPLIANCE if needed else policy_mod.RECOMMENDS)

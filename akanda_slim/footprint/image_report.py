@@ -20,6 +20,7 @@ from akanda_slim.debian import target as target_mod
 from akanda_slim import dib_entry
 from akanda_slim import errors
 from akanda_slim.footprint import diskusage
+from akanda_slim import sizes
 
 LOG = logging.getLogger(__name__)
 
@@ -110,10 +111,6 @@ def build_report(root, packages_result, files_freed=None, started=None,
     return report
 
 
-def _mib(kib):
-    return '%.1f MiB' % ((kib or 0) / 1024.0)
-
-
 def format_text(report):
     """The report as text for people."""
     before, after = report['before'], report['after']
@@ -125,8 +122,9 @@ def format_text(report):
     for label, figures in (('before', before), ('after', after)):
         lines.append('%-22s %10d %14s %12s' % (
             label, figures['packages'],
-            _mib(figures['installed_size_kib']),
-            _mib(figures['tree_kib']) if figures.get('tree_kib') else '-'))
+            sizes.mib(figures['installed_size_kib']),
+            sizes.mib(figures['tree_kib']) if figures.get('tree_kib')
+            else '-'))
     if report['slim_step_seconds'] is not None:
         lines.append('slim step: %.1f s' % report['slim_step_seconds'])
     verification = report.get('verification') or {}
@@ -142,18 +140,18 @@ def format_text(report):
     lines.append('removed packages (%d):' % len(report['removed_packages']))
     for removal in report['removed_packages']:
         lines.append('  %-36s %10s  %s' % (
-            removal['package'], _mib(removal['installed_size_kib']),
+            removal['package'], sizes.mib(removal['installed_size_kib']),
             removal['reason']))
     lines.append('pruned files:')
     for category, kib in sorted(report['pruned_files_kib'].items()):
-        lines.append('  %-36s %10s' % (category, _mib(kib)))
+        lines.append('  %-36s %10s' % (category, sizes.mib(kib)))
     lines.append('biggest packages left:')
     for package in report['biggest_packages']:
-        lines.append('  %-36s %10s' % (package['package'],
-                                       _mib(package['installed_size_kib'])))
+        lines.append('  %-36s %10s' % (
+            package['package'], sizes.mib(package['installed_size_kib'])))
     lines.append('biggest paths left:')
     for path in report['biggest_paths']:
-        lines.append('  %-36s %10s' % (path['path'], _mib(path['kib'])))
+        lines.append('  %-36s %10s' % (path['path'], sizes.mib(path['kib'])))
     for warning in report['warnings']:
         lines.append('warning: %s' % warning)
     return '\n'.join(lines) + '\n'
@@ -195,10 +193,11 @@ def check_budget(report):
     raise errors.BudgetError(
         'image tree is %s, over DIB_SLIM_MAX_SIZE=%s MiB; biggest packages: '
         '%s; biggest paths: %s' % (
-            _mib(report['after']['tree_kib']), report['max_size_mib'],
-            ', '.join('%s %s' % (p['package'], _mib(p['installed_size_kib']))
+            sizes.mib(report['after']['tree_kib']), report['max_size_mib'],
+            ', '.join('%s %s' % (p['package'],
+                                 sizes.mib(p['installed_size_kib']))
                       for p in report['biggest_packages'][:5]),
-            ', '.join('%s %s' % (p['path'], _mib(p['kib']))
+            ', '.join('%s %s' % (p['path'], sizes.mib(p['kib']))
                       for p in report['biggest_paths'][:5])))
 
 

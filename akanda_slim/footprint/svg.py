@@ -3,6 +3,7 @@
 from xml.sax import saxutils
 
 from akanda_slim.footprint import composition
+from akanda_slim import sizes
 
 COLOURS = {
     'kernel': '#4e79a7',
@@ -21,10 +22,6 @@ PATTERN = ('<defs><pattern id="never-read" width="6" height="6" '
            '<line x1="0" y1="0" x2="0" y2="6" stroke="#333" '
            'stroke-width="1.5"/></pattern></defs>\n')
 FONT = 'font-family="DejaVu Sans, Arial, sans-serif"'
-
-
-def _mib(kib):
-    return '%.1f MiB' % (kib / 1024.0)
 
 
 def text(x, y, content, size=12, anchor='start', weight='normal',
@@ -50,19 +47,19 @@ def _stacked_bar(items, y, scale, comp):
         kib = comp.categories[name]
         width = kib * scale
         items.append(rect(x, y, width, 30, COLOURS[name],
-                          '%s: %s' % (name, _mib(kib))))
+                          '%s: %s' % (name, sizes.mib(kib))))
         if width > 52:
-            items.append(text(x + width / 2, y + 19, _mib(kib)[:-4], 11,
+            items.append(text(x + width / 2, y + 19, sizes.mib(kib)[:-4], 11,
                               'middle', fill='#fff'))
         x += width
-    items.append(text(x + 8, y + 20, _mib(comp.total_kib), 12,
+    items.append(text(x + 8, y + 20, sizes.mib(comp.total_kib), 12,
                       weight='bold'))
     if comp.never_read_kib is not None:
         width = comp.never_read_kib * scale
-        items.append(_shade(LEFT, y + 31, width, 5, 'never read: %s' % _mib(
-            comp.never_read_kib)))
+        items.append(_shade(LEFT, y + 31, width, 5, 'never read: %s'
+                            % sizes.mib(comp.never_read_kib)))
         items.append(text(LEFT + width + 4, y + 37, 'never read by the '
-                          'router: %s' % _mib(comp.never_read_kib), 9,
+                          'router: %s' % sizes.mib(comp.never_read_kib), 9,
                           fill='#555'))
 
 
@@ -83,7 +80,7 @@ def _legend(items, y, comps):
         x = LEFT + index * column
         items.append(rect(x, y - 10, 12, 12, COLOURS[name]))
         items.append(text(x + 16, y, name, 11, weight='bold'))
-        values = ' / '.join(_mib(c.categories[name])[:-4] for c in comps)
+        values = ' / '.join(sizes.mib(c.categories[name])[:-4] for c in comps)
         items.append(text(x + 16, y + 15, values + ' MiB', 11))
 
 
@@ -112,14 +109,14 @@ def _top_packages(items, y, comps, count):
             items.append(text(x + 175, top + 13, short_label(name), 11,
                               'end'))
             items.append(rect(x + 181, top + 2, width, 14, colour,
-                              '%s: %s' % (name, _mib(kib))))
+                              '%s: %s' % (name, sizes.mib(kib))))
             never = comp.never_read.get(name, 0) if comp.never_read else 0
             if never:
                 part = width * min(never, kib) / kib
                 items.append(_shade(x + 181 + width - part, top + 2, part,
                                     14, '%s never read: %s' % (
-                                        name, _mib(never))))
-            items.append(text(x + 185 + width, top + 13, _mib(kib), 10))
+                                        name, sizes.mib(never))))
+            items.append(text(x + 185 + width, top + 13, sizes.mib(kib), 10))
     return y + 10 + count * 20
 
 

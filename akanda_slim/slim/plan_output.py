@@ -3,9 +3,7 @@
 import json
 import sys
 
-
-def _mib(kib):
-    return '%.1f MiB' % (kib / 1024.0)
+from akanda_slim import sizes
 
 
 def plan_text(plan, verification=None):
@@ -30,7 +28,7 @@ def plan_text(plan, verification=None):
     for name in ('installed', 'keep', 'remove'):
         lines.append('%-10s %5d packages %12s' % (
             name + ':', totals[name]['packages'],
-            _mib(totals[name]['installed_size_kib'])))
+            sizes.mib(totals[name]['installed_size_kib'])))
     lines.append('roots:     %5d packages' % len(plan.roots))
     if verification is not None:
         lines.append('verification: %s' % ('ok' if verification.ok else

@@ -52,11 +52,11 @@ class OptionsTest(base.RootTestCase):
     def pairs(self, words):
         return [(words[i], words[i + 1]) for i in range(0, len(words), 2)]
 
-    def test_declared_packages_leave_build_only_out(self):
+    def test_package_installs_leave_build_only_out(self):
         self.assertEqual(
             {'akanda-appliance': ['dnsmasq'], 'debian': ['less'],
              'slim': ['linux-image-cloud-amd64']},
-            slim_element.declared_packages(self.root))
+            slim_element.package_installs_by_element(self.root))
 
     def test_appliance_policy_keeps_declared_and_drops_generic_kernel(self):
         pairs = self.pairs(slim_element.options(self.root, self.env))
