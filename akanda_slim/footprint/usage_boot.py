@@ -5,20 +5,21 @@
    inventory (paths, inodes, disk usage) and dpkg's file lists are taken
    from the same mount. The copy is converted back to qcow2; the image
    itself is never changed.
-2. The copy boots as ``verify`` boots an image (bootcheck's QEMU, seed,
-   networks, SSH), a new instance's first boot, with ``rw`` on the kernel
-   command line: the initramfs then mounts the root file system
-   read-write, so reads before systemd's remount are recorded too (a
-   read-only mount never updates atime). The image's ``relatime`` is
-   enough: relatime updates an atime older than the file's mtime, which
-   the epoch always is; only ``noatime`` in the copy's fstab would hide
-   reads, and it is rewritten to ``relatime`` in the copy. A writable
-   root on a first boot lets systemd apply its unit presets (Debian's
-   enable systemd-networkd, -resolved, -timesyncd...), which a real boot
-   (``ro`` from the boot loader) cannot do ("Failed to populate /etc with
-   preset unit settings"); the copy gets a preset file that disables
-   everything (first-boot presets only ever enable), so it boots the
-   units a real instance boots.
+2. The copy boots as ``verify`` boots an image, by the same code
+   (``runner.Session``: QEMU, seed, networks, SSH, the checks, the panic
+   retry; ``UsageHooks`` add the steps below), a new instance's first boot,
+   with ``rw`` on the kernel command line: the initramfs then mounts the
+   root file system read-write, so reads before systemd's remount are
+   recorded too (a read-only mount never updates atime). The image's
+   ``relatime`` is enough: relatime updates an atime older than the file's
+   mtime, which the epoch always is; only ``noatime`` in the copy's fstab
+   would hide reads, and it is rewritten to ``relatime`` in the copy. A
+   writable root on a first boot lets systemd apply its unit presets
+   (Debian's enable systemd-networkd, -resolved, -timesyncd...), which a
+   real boot (``ro`` from the boot loader) cannot do ("Failed to populate
+   /etc with preset unit settings"); the copy gets a preset file that
+   disables everything (first-boot presets only ever enable), so it boots
+   the units a real instance boots.
 3. Every check runs (the reboot included), then the guest lists the
    atimes (``find``, which reads no file content; find and sudo are
    themselves read by this step) and ``/proc/modules``.
@@ -31,19 +32,13 @@ guest reads it. Modules loaded and unloaded again before the listing
 are not seen (``/proc/modules`` is read after boot and after the checks).
 """
 
-import contextlib
 import logging
 import os
 import re
 import stat
 
 from akanda_slim.bootcheck import checks as checks_mod
-from akanda_slim.bootcheck import measure
-from akanda_slim.bootcheck import network
-from akanda_slim.bootcheck import qemu
 from akanda_slim.bootcheck import runner
-from akanda_slim.bootcheck import seed as seed_mod
-from akanda_slim.bootcheck import ssh as ssh_mod
 from akanda_slim.debian import rootfs
 from akanda_slim import errors
 from akanda_slim.footprint import diskusage
@@ -160,99 +155,74 @@ def parse_meminfo(text):
     return fields
 
 
-class ReadWriteRootMachine(qemu.Machine):
-    """bootcheck's QEMU machine with ``rw`` on the kernel command line."""
+class UsageHooks(runner.Hooks):
+    """usage's steps on verify's checked boot of the epoch-atime copy.
 
-    def command(self):
-        command = super().command()
-        if '-append' in command:
-            at = command.index('-append') + 1
-            command[at] = command[at] + ' rw'
-        return command
+    ``rw`` on the kernel command line; no surface listing (its commands
+    would count as the image's reads); after the boot, memory and
+    modules; after the checks, the atimes and the modules again. A boot
+    that panicked has read files: the copy is made again before it boots
+    once more.
+    """
 
+    kernel_args = ('rw',)
+    measure_surface = False
 
-def boot_and_read(prepared, kernel, initrd, workdir, options):
-    """Boot the copy, run every check; (reads, modules, boot dict)."""
-    seed = seed_mod.make_seed(workdir)
-    ssh = ssh_mod.Ssh(None, seed.private_key, seed.user)
-    with contextlib.ExitStack() as stack:
-        networks = None
-        if network.why_not_available() is None:
-            networks = network.HostNetworks()
-            stack.callback(networks.close)
-            networks.create_taps()
-        machine = ReadWriteRootMachine(
-            prepared.qcow2, seed.iso, os.path.join(workdir, 'console.log'),
-            kernel=kernel, initrd=initrd, accel=options.accel,
-            memory_mib=options.memory_mib,
-            taps=networks.taps if networks else None,
-            metadata_answers=seed.metadata_answers,
-            openstack_smbios=seed.datasource != 'nocloud')
-        machine.start()
-        stack.callback(machine.stop)
-        if networks:
-            networks.attach()
-        ssh.port = machine.ssh_port
-        boot = runner.wait_for_boot(machine, ssh, options)
-        boot['memory_used_kib'] = measure.memory_used_kib(ssh)
-        boot['biggest_processes_kib'] = parse_processes(
-            ssh.run(PROCESS_MEMORY).stdout)
-        boot['meminfo_kib'] = parse_meminfo(ssh.check('cat /proc/meminfo'))
-        modules = set(usage.parse_modules(ssh.check(MODULES_LISTING)))
-        ctx = checks_mod.Context(ssh=ssh, machine=machine,
-                                 networks=networks, workdir=workdir,
-                                 boot_timeout=options.boot_timeout,
-                                 seed=seed)
-        results = list(checks_mod.run_checks(ctx))
-        panic = machine.panic()
-        if panic:  # the checks' failures are the panic's
-            raise errors.GuestPanicError(panic, machine.console_log)
+    def __init__(self, image, workdir, prepared):
+        self.image, self.workdir, self.prepared = image, workdir, prepared
+        self.figures, self.modules, self.read = {}, set(), None
+
+    def before_retry(self, number):
+        LOG.warning('booting a fresh copy of %s once more', self.image)
+        os.unlink(self.prepared.qcow2)
+        self.prepared = prepare(self.image, self.workdir)
+
+    def after_boot(self, ctx):
+        self.figures = {
+            'biggest_processes_kib': parse_processes(
+                ctx.ssh.run(PROCESS_MEMORY).stdout),
+            'meminfo_kib': parse_meminfo(ctx.ssh.check('cat /proc/meminfo'))}
+        self.modules = set(usage.parse_modules(
+            ctx.ssh.check(MODULES_LISTING)))
+
+    def after_checks(self, ctx):
         LOG.info('listing what the guest read')
         # The checks may have moved SSH to the management network.
-        listing = ctx.ssh.check(ATIME_LISTING, timeout=600)
-        modules |= set(usage.parse_modules(ctx.ssh.check(MODULES_LISTING)))
-    return usage.parse_atimes(listing), modules, boot, results
+        self.read = usage.parse_atimes(ctx.ssh.check(ATIME_LISTING,
+                                                     timeout=600))
+        self.modules |= set(usage.parse_modules(
+            ctx.ssh.check(MODULES_LISTING)))
 
 
 def measure_usage(image, workdir, kernel=None, initrd=None, options=None):
-    """The usage report of ``image`` (see ``footprint.usage``) as a dict."""
+    """The usage report of ``image`` (see ``footprint.usage``) as a dict.
+
+    The copy boots once through verify's ``runner.Session`` with
+    ``UsageHooks``: its checks, its panic retry, its networks.
+    """
     options = options or runner.Options()
     kernel, initrd = runner.boot_files(image, kernel, initrd)
     if not kernel:
         LOG.warning('%s boots with its own boot loader: reads before the '
                     'root file system is remounted read-write are not '
                     'seen', image)
-    panics = []
-    boot_dir = workdir
-    while True:
-        prepared = prepare(image, workdir)
-        try:
-            read, modules, boot, results = boot_and_read(
-                prepared, kernel, initrd, boot_dir, options)
-            break
-        except errors.GuestPanicError as panic:
-            # As verify: TCG's int3 oops; a fresh copy is booted once more.
-            if panics:
-                raise
-            kept = os.path.join(workdir, 'console-panic.log')
-            os.replace(panic.console_log, kept)
-            LOG.warning('guest kernel panic (%s), console log kept as %s; '
-                        'booting a fresh copy once more', panic.panic, kept)
-            panics.append({'panic': panic.panic, 'console_log': kept})
-            os.unlink(prepared.qcow2)
-            boot_dir = os.path.join(workdir, 'booted-again')
-            os.makedirs(boot_dir)
-    report = usage.analyse(prepared.files, prepared.owner, read, modules,
-                           boot_loader=kernel is None)
+    hooks = UsageHooks(image, workdir, prepare(image, workdir))
+    session = runner.Session(hooks.prepared.qcow2, workdir, kernel, initrd,
+                             options, hooks)
+    session.boot()
+    prepared = hooks.prepared
+    report = usage.analyse(prepared.files, prepared.owner, hooks.read,
+                           hooks.modules, boot_loader=kernel is None)
     report.update({
         'tool': 'akanda-slim',
         'image': os.path.abspath(image),
         'memory_mib': options.memory_mib,
-        'boot': boot,
-        'panics': panics,
+        'boot': dict(session.boots[0], **hooks.figures),
+        'panics': [{'panic': p['panic'], 'console_log': p['console_log']}
+                   for p in session.panics],
         'fstab_noatime_rewritten': prepared.fstab_changed,
-        'checks': [r.to_dict() for r in results],
-        'checks_passed': bool(results) and all(
-            r.status == checks_mod.PASS for r in results),
+        'checks': [r.to_dict() for r in session.results],
+        'checks_passed': bool(session.results) and all(
+            r.status == checks_mod.PASS for r in session.results),
     })
     return report
