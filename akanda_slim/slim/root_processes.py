@@ -1,4 +1,4 @@
-"""Processes on this host, as /proc shows them."""
+"""Processes whose root directory is a given target root, from /proc."""
 
 import os
 

@@ -91,6 +91,17 @@ class LayersTest(testtools.TestCase):
                                                       '__init__.py'))}
         self.assertEqual(subpackages, set(LAYERS) - {'base'})
 
+    def test_every_module_is_on_the_architecture_page(self):
+        page = os.path.join(os.path.dirname(PACKAGE), 'doc', 'source',
+                            'architecture.rst')
+        with open(page) as text:
+            content = text.read()
+        missing = [module for module, path in modules()
+                   if layer_of(module) != 'commands'
+                   and not path.endswith('__init__.py')
+                   and '``%s``' % module.rpartition('.')[2] not in content]
+        self.assertEqual([], missing)
+
     def test_no_import_runs_up_a_layer(self):
         self.assertEqual([], upward_imports())
 
