@@ -1,21 +1,16 @@
-"""The akanda-slim command line: the one error boundary of every command.
+"""The akanda-slim command line.
 
 Dispatches to akanda_slim.commands.*, importing only the chosen command
-(see akanda_slim.commands). Every failure ends as one line on stderr:
-``SlimError`` -> ``akanda-slim: error: ...`` and its exit code (2 for bad
-input, 1 otherwise); any other exception -> ``akanda-slim: error:
-internal error: ...`` and exit 1, with the traceback only under ``-v``;
-a closed stdout (``plan | head -1``) ends quietly; Ctrl-C exits 130.
+(see akanda_slim.commands), inside the one error boundary
+(``error_boundary.guarded``; its traceback only under ``-v``).
 """
 
 import argparse
 import logging
-import os
 import sys
-import traceback
 
 from akanda_slim import commands
-from akanda_slim import errors
+from akanda_slim import error_boundary
 
 GLOBAL_FLAGS = ('-v', '--verbose')
 
@@ -66,42 +61,6 @@ def build_parser(argv=()):
     return parser
 
 
-def _quiet_broken_pipe():
-    """stdout's reader went away: exit without a second error."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass  # stdout is not a real file (tests): nothing left to flush
-    return 141
-
-
-def guarded(call, verbose=False):
-    """Run ``call()`` and return its exit code: the one error boundary.
-
-    Used by ``main`` and by the modules the slim element runs
-    (``dib_entry``): every failure becomes one line on stderr.
-    """
-    try:
-        code = call()
-        sys.stdout.flush()
-        return code
-    except errors.SlimError as exc:
-        print('akanda-slim: error: %s' % exc, file=sys.stderr)
-        return exc.exit_code
-    except BrokenPipeError:
-        return _quiet_broken_pipe()
-    except KeyboardInterrupt:
-        print('akanda-slim: interrupted', file=sys.stderr)
-        return 130
-    except Exception as exc:  # noqa: B902 - the boundary: one line, exit 1
-        if verbose:
-            traceback.print_exc(file=sys.stderr)
-        print('akanda-slim: error: internal error: %s: %s'
-              % (type(exc).__name__, exc), file=sys.stderr)
-        return 1
-
-
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     verbose = any(arg in GLOBAL_FLAGS for arg in argv)
@@ -112,7 +71,7 @@ def main(argv=None):
             level=logging.DEBUG if args.verbose else logging.INFO,
             format='akanda-slim: %(message)s', stream=sys.stderr)
         return args.run(args)
-    return guarded(call, verbose)
+    return error_boundary.guarded(call, verbose)
 
 
 if __name__ == '__main__':

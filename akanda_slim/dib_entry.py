@@ -1,6 +1,6 @@
 """Entry point glue for the modules the slim element runs with python -m.
 
-The same error boundary as the command line (``cli.guarded``): a
+The same error boundary as the command line (``error_boundary``): a
 ``SlimError`` is one line and its exit code, any other failure one line
 ``internal error: ...`` and exit 1 (its traceback with
 ``DIB_DEBUG_TRACE`` > 0), Ctrl-C exit 130. SIGTERM and SIGHUP unwind as
@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 
-from akanda_slim import cli
+from akanda_slim import error_boundary
 from akanda_slim import termination
 
 
@@ -34,7 +34,7 @@ def run(function, *args):
     def call():
         with termination.handled():
             return function(*args) or 0
-    return cli.guarded(call, verbose=_trace())
+    return error_boundary.guarded(call, verbose=_trace())
 
 
 def main(usage, function, counts, argv=None):

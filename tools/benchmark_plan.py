@@ -26,8 +26,8 @@ import time
 try:
     from debian import deb822
 
-    from akanda_slim import policy
-    from akanda_slim import target
+    from akanda_slim.debian import target
+    from akanda_slim.slim import policy
 except ImportError as missing:  # not akanda-slim's Python
     sys.exit('%s: %s; run it as ./tools/akanda-slim-venv python %s'
              % (os.path.basename(sys.argv[0]), missing, ' '.join(sys.argv)))

@@ -40,7 +40,7 @@ import time
 
 try:
     from akanda_slim.bootcheck import network
-    from akanda_slim.processes import processes_in
+    from akanda_slim.slim.root_processes import processes_in
 except ImportError as missing:  # not akanda-slim's Python
     sys.exit('%s: %s; run it as ./tools/akanda-slim-venv python %s'
              % (os.path.basename(sys.argv[0]), missing, ' '.join(sys.argv)))
@@ -763,7 +763,7 @@ def bootstrap(base):
         raise SystemExit('hostile_inputs: --bootstrap needs mmdebstrap or '
                          'debootstrap')
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
-    from akanda_slim import mirrors
+    from akanda_slim.debian import mirrors
     subprocess.run([tool, '--variant=minbase', '--include=nano,less',
                     os.environ.get('DIB_RELEASE', 'trixie'), root,
                     mirrors.debian_mirror()], check=True,

@@ -16,9 +16,9 @@ import shlex
 import subprocess
 import time
 
-from akanda_slim import appliance
 from akanda_slim.bootcheck import metadata_server
 from akanda_slim.bootcheck import package_update as updates
+from akanda_slim.dib import appliance
 from akanda_slim import errors
 from akanda_slim import termination
 

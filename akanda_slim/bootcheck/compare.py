@@ -1,10 +1,8 @@
 """Baseline against slim: one table from two verify reports."""
 
+from akanda_slim import sizes
+
 CHECK_MARK = {'pass': 'pass', 'fail': 'FAIL', 'not run': 'not run'}
-
-
-def _mib(value):
-    return '%.1f MiB' % (value / 1048576.0)
 
 
 def _ratio(slim, baseline):
@@ -25,11 +23,11 @@ def rows(baseline, slim):
         add(name, key, lambda v: '%.1f s' % v, baseline['median'][key],
             slim['median'][key])
     add('memory used after boot (median)', 'memory',
-        lambda v: '%.1f MiB' % (v / 1024.0),
+        sizes.mib,
         baseline['median']['memory_used_kib'],
         slim['median']['memory_used_kib'])
-    add('qcow2 size', 'qcow2', _mib, baseline['qcow2_bytes'],
-        slim['qcow2_bytes'])
+    add('qcow2 size', 'qcow2', lambda v: sizes.mib(v / 1024.0),
+        baseline['qcow2_bytes'], slim['qcow2_bytes'])
     add('copy the image file', 'copy', lambda v: '%.2f s' % v,
         baseline['copy_seconds'], slim['copy_seconds'])
     for name, label in (('installed_packages', 'installed packages'),

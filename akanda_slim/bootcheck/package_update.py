@@ -12,8 +12,8 @@ import glob
 import os
 import shutil
 
+from akanda_slim.debian import mirrors
 from akanda_slim import errors
-from akanda_slim import mirrors
 from akanda_slim import process
 
 KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg'

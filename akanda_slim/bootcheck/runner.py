@@ -4,7 +4,9 @@ The first boot of an image carries the host networks and runs every check
 (one boot for all checks, the reboot check included); later boots only
 time the way to SSH and to a finished boot. Two images are booted in
 turn. Each boot happens under an ExitStack, so QEMU, taps and namespaces
-go away however the run ends.
+go away however the run ends. A caller adds its own steps to the checked
+boot through ``Hooks`` (``usage`` does: ``rw`` on the kernel command
+line, its listings after the checks) instead of booting by itself.
 """
 
 import contextlib
@@ -81,16 +83,58 @@ def boot_files(image, kernel=None, initrd=None):
     return found
 
 
+class Hooks:
+    """What a caller adds to a Session's boots; this one adds nothing.
+
+    ``kernel_args``: words added to the kernel command line of every boot
+    (an image booted with its own boot loader keeps its own).
+    ``measure_surface``: list services, sockets, set-id files and packages
+    on the first boot (their commands run in the guest).
+    """
+
+    kernel_args = ()
+    measure_surface = True
+
+    def before_retry(self, number):
+        """Before boot ``number`` is booted again after a guest panic."""
+
+    def after_boot(self, ctx):
+        """On the checked boot: after its timings, before the checks."""
+
+    def after_checks(self, ctx):
+        """On the checked boot: after the checks, before the machine stops.
+
+        Not called when the guest panicked; ``ctx.ssh`` is where the checks
+        left SSH (the management network, once configured).
+        """
+
+
+class KernelArgsMachine(qemu.Machine):
+    """A QEMU machine with ``kernel_args`` on the kernel command line."""
+
+    def __init__(self, *args, kernel_args=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kernel_args = tuple(kernel_args)
+
+    def command(self):
+        command = super().command()
+        if self.kernel_args and '-append' in command:
+            at = command.index('-append') + 1
+            command[at] = ' '.join((command[at],) + self.kernel_args)
+        return command
+
+
 def _boot(image, kernel, initrd, seed, workdir, number, options,
-          networks=None):
+          networks=None, kernel_args=()):
     """Start QEMU for boot ``number``; the running Machine."""
     console = os.path.join(workdir, 'console-%d.log' % number)
-    machine = qemu.Machine(image, seed.iso, console, kernel=kernel,
-                           initrd=initrd, accel=options.accel,
-                           memory_mib=options.memory_mib,
-                           taps=networks.taps if networks else None,
-                           metadata_answers=seed.metadata_answers,
-                           openstack_smbios=seed.datasource != 'nocloud')
+    machine = KernelArgsMachine(
+        image, seed.iso, console, kernel=kernel, initrd=initrd,
+        accel=options.accel, memory_mib=options.memory_mib,
+        taps=networks.taps if networks else None,
+        metadata_answers=seed.metadata_answers,
+        openstack_smbios=seed.datasource != 'nocloud',
+        kernel_args=kernel_args)
     machine.start()
     return machine
 
@@ -140,13 +184,17 @@ class Session:
 
     The first ``boot()`` carries the host networks and runs the checks
     (when ``options.run_checks``); every boot records its timings.
+    ``hooks`` (a ``Hooks``) adds a caller's steps to those boots.
     """
 
+    hooks = Hooks()
+
     def __init__(self, image, workdir, kernel=None, initrd=None,
-                 options=None):
+                 options=None, hooks=None):
         self.image = image
         self.workdir = workdir
         self.options = options or Options()
+        self.hooks = hooks or Hooks()
         self.kernel, self.initrd = boot_files(image, kernel, initrd)
         self.seed = seed_mod.make_seed(workdir, self.options.datasource)
         self.ssh = ssh_mod.Ssh(None, self.seed.private_key, self.seed.user)
@@ -160,7 +208,8 @@ class Session:
         A boot whose guest kernel panics (seen under TCG: an ``int3`` oops
         while the kernel patches its own code), before SSH or during the
         checks, is recorded in ``panics`` and booted once more, checks
-        and all; a second panic of the same boot fails the run.
+        and all (``hooks.before_retry`` first); a second panic of the same
+        boot fails the run.
         """
         number = len(self.boots) + 1
         first = number == 1 and self.options.run_checks
@@ -176,6 +225,7 @@ class Session:
                         self.image, panic.panic, kept)
             self.panics.append({'boot': number, 'panic': panic.panic,
                                 'console_log': kept})
+            self.hooks.before_retry(number)
             self._boot_once(number, first)
 
     def _boot_once(self, number, first):
@@ -191,7 +241,8 @@ class Session:
             LOG.info('boot %d of %d: %s', number, self.options.boots,
                      self.image)
             machine = _boot(self.image, self.kernel, self.initrd, self.seed,
-                            self.workdir, number, self.options, networks)
+                            self.workdir, number, self.options, networks,
+                            self.hooks.kernel_args)
             stack.callback(machine.stop)
             if networks:
                 networks.attach()
@@ -199,19 +250,21 @@ class Session:
             timings = wait_for_boot(machine, self.ssh, self.options)
             timings['memory_used_kib'] = measure.memory_used_kib(self.ssh)
             self.boots.append(timings)
-            if number == 1:
+            if number == 1 and self.hooks.measure_surface:
                 self.figures = measure.surface(self.ssh)
             if first:
                 ctx = checks_mod.Context(
                     ssh=self.ssh, machine=machine, networks=networks,
                     workdir=self.workdir,
                     boot_timeout=self.options.boot_timeout, seed=self.seed)
+                self.hooks.after_boot(ctx)
                 self.results = list(checks_mod.run_checks(
                     ctx, check_sets.SETS[self.options.check_set]))
                 panic = machine.panic()
                 if panic:  # the checks' failures are the panic's
                     self.boots.pop()
                     raise errors.GuestPanicError(panic, machine.console_log)
+                self.hooks.after_checks(ctx)
 
     def report(self):
         """The image's verification report, as a dict."""

@@ -3,8 +3,9 @@
 import argparse
 
 from akanda_slim.commands import plan as plan_command
-from akanda_slim import options
-from akanda_slim import purge
+from akanda_slim.slim import plan_output
+from akanda_slim.slim import policy_options
+from akanda_slim.slim import purge
 
 HELP = 'purge what a policy removes from a target, then verify the target'
 
@@ -34,8 +35,8 @@ def add_arguments(parser):
 
 def run(args):
     plan, verification = purge.apply(
-        args.root, options.policy_from_args(args),
+        args.root, policy_options.policy_from_args(args),
         allow_running_system=args.allow_running_system,
         lock_timeout=args.lock_timeout)
-    plan_command.emit(plan, args.json, verification)
+    plan_output.emit(plan, args.json, verification)
     return 0

@@ -19,19 +19,19 @@ import sys
 import tempfile
 import time
 
-from akanda_slim import benchmark_figures
-from akanda_slim import benchmark_markdown
-from akanda_slim import benchmark_results
-from akanda_slim import benchmark_svg
 from akanda_slim.bootcheck import check_sets
 from akanda_slim.bootcheck import qemu
 from akanda_slim.bootcheck import runner
 from akanda_slim.commands import build as build_command
+from akanda_slim.dib import hostdeps
+from akanda_slim.dib import image_build
 from akanda_slim import errors
-from akanda_slim import host_facts
-from akanda_slim import hostdeps
-from akanda_slim import image_build
-from akanda_slim import ram_sweep
+from akanda_slim.footprint import benchmark_figures
+from akanda_slim.footprint import benchmark_markdown
+from akanda_slim.footprint import benchmark_results
+from akanda_slim.footprint import benchmark_svg
+from akanda_slim.footprint import host_facts
+from akanda_slim.footprint import ram_sweep
 from akanda_slim import termination
 
 HELP = ('build or take the slim and baseline images, boot each in turn, '

@@ -4,9 +4,9 @@ import argparse
 import logging
 import os
 
+from akanda_slim.dib import hostdeps
+from akanda_slim.dib import image_build
 from akanda_slim import errors
-from akanda_slim import hostdeps
-from akanda_slim import image_build
 
 HELP = 'build the slim Akanda appliance image with diskimage-builder'
 LOG = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ would.
 
 import shlex
 
-from akanda_slim import image_build
+from akanda_slim.dib import image_build
 
 HELP = ('print export lines for disk-image-create: ELEMENTS_PATH, '
         'DIB_RELEASE and the mirrors from the host apt sources')

@@ -3,7 +3,7 @@
 import json
 import sys
 
-from akanda_slim import package_diff
+from akanda_slim.footprint import package_diff
 
 HELP = ('compare two image reports or target roots: packages added, '
         'removed, changed, biggest size impact first')

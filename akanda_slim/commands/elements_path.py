@@ -1,6 +1,6 @@
 """akanda-slim elements-path: where this installation's DIB elements are."""
 
-from akanda_slim import image_build
+from akanda_slim.dib import image_build
 
 HELP = ('print the directory of the akanda-slim DIB elements (for '
         'ELEMENTS_PATH)')

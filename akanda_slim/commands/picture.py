@@ -8,11 +8,11 @@ import os
 import sys
 import tempfile
 
-from akanda_slim import composition
+from akanda_slim.debian import rootfs
 from akanda_slim import errors
-from akanda_slim import imagefs
-from akanda_slim import rootfs
-from akanda_slim import svg
+from akanda_slim.footprint import composition
+from akanda_slim.footprint import imagefs
+from akanda_slim.footprint import svg
 
 HELP = ('draw the composition of two images (kernel, Python, router stack, '
         'docs and locales, the rest; the biggest packages) as SVG')

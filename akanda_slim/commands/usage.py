@@ -9,8 +9,8 @@ import tempfile
 from akanda_slim.bootcheck import qemu
 from akanda_slim.bootcheck import runner
 from akanda_slim import errors
-from akanda_slim import usage
-from akanda_slim import usage_boot
+from akanda_slim.footprint import usage
+from akanda_slim.footprint import usage_boot
 
 HELP = ('boot an image under QEMU, run every router check and report which '
         'files, packages and kernel modules the guest read')

@@ -13,8 +13,8 @@ from akanda_slim.bootcheck import compare
 from akanda_slim.bootcheck import qemu
 from akanda_slim.bootcheck import runner
 from akanda_slim.bootcheck import seed
+from akanda_slim.dib import hostdeps
 from akanda_slim import errors
-from akanda_slim import hostdeps
 from akanda_slim import termination
 
 HELP = ('boot an image under QEMU with its instance data on a config drive, '

@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import tempfile
 
-from akanda_slim import mirrors
+from akanda_slim.debian import mirrors
 
 
 RELEASE = os.environ.get('DIB_RELEASE', 'trixie')

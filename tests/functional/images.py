@@ -37,11 +37,11 @@ import subprocess
 import tempfile
 import time
 
+from akanda_slim.debian import mirrors
+from akanda_slim.debian import target as target_mod
+from akanda_slim.dib import image_build
 from akanda_slim import errors
-from akanda_slim import image_build
-from akanda_slim import imagefs
-from akanda_slim import mirrors
-from akanda_slim import target as target_mod
+from akanda_slim.footprint import imagefs
 from tests import upstream
 
 RELEASE = os.environ.get('DIB_RELEASE', image_build.DEFAULT_RELEASE)

@@ -24,10 +24,10 @@ import time
 
 import testtools
 
-from akanda_slim import mirrors
-from akanda_slim import mountinfo
-from akanda_slim.processes import processes_in
-from akanda_slim import run_record
+from akanda_slim.debian import mirrors
+from akanda_slim.slim import apply_journal
+from akanda_slim.slim import mountinfo
+from akanda_slim.slim.root_processes import processes_in
 
 RELEASE = os.environ.get('DIB_RELEASE', 'trixie')
 LEAVES = ('nano', 'less', 'vim-tiny')  # leaf packages apply purges
@@ -226,7 +226,7 @@ class KillTest(FaultTestBase):
         if sig == signal.SIGKILL:
             self.assertEqual(-signal.SIGKILL, child.returncode)
             if point == 'purge':
-                self.assertIn('nano', run_record.RunRecord.load(
+                self.assertIn('nano', apply_journal.RunRecord.load(
                     self.root).purge)
                 self.assert_dpkg_lock_refused()
             self.wait_until_nothing_runs_in_the_target()
@@ -270,9 +270,9 @@ class KillTest(FaultTestBase):
         self.assertFalse(self.installed('nano'))
         self.assertFalse(self.installed('less'))
         self.assertTrue(self.installed('vim-tiny'))
-        self.assertIsNone(run_record.RunRecord.load(self.root))
+        self.assertIsNone(apply_journal.RunRecord.load(self.root))
         self.assertFalse(os.path.exists(os.path.join(
-            self.root, run_record.RECORD_DIR)))
+            self.root, apply_journal.RECORD_DIR)))
 
     def test_sigterm_while_mounting(self):
         self.kill_at(signal.SIGTERM, 'mounting')
@@ -305,7 +305,7 @@ class KillTest(FaultTestBase):
         self.assertEqual('', self.dpkg_audit())
         self.assertFalse(self.installed('nano'))
         self.assertFalse(self.installed('less'))
-        self.assertIsNone(run_record.RunRecord.load(self.root))
+        self.assertIsNone(apply_journal.RunRecord.load(self.root))
 
     def test_sigterm_after_the_purge(self):
         self.kill_at(signal.SIGTERM, 'after')

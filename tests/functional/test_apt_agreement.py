@@ -30,12 +30,12 @@ import time
 
 import testtools
 
-from akanda_slim import consistency
+from akanda_slim.debian import consistency
+from akanda_slim.debian import mirrors
+from akanda_slim.debian import relations
+from akanda_slim.debian import target
 from akanda_slim import errors
-from akanda_slim import mirrors
-from akanda_slim import policy
-from akanda_slim import relations
-from akanda_slim import target
+from akanda_slim.slim import policy
 from tests.functional import debian_roots
 
 RELEASE = debian_roots.RELEASE

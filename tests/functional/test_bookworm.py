@@ -16,7 +16,7 @@ import sys
 import testtools
 
 from akanda_slim.bootcheck import checks
-from akanda_slim import image_build
+from akanda_slim.dib import image_build
 from tests.functional import images
 
 SKIP_REASON = images.why_not_runnable()

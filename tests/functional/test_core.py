@@ -11,8 +11,8 @@ import sys
 
 import testtools
 
-from akanda_slim import policy
-from akanda_slim import target
+from akanda_slim.debian import target
+from akanda_slim.slim import policy
 from tests.functional import debian_roots
 
 SKIP_REASON = debian_roots.why_not_runnable()

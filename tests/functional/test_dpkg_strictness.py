@@ -4,7 +4,7 @@ Real status files (this host's /var/lib/dpkg/status and a debootstrap
 root's) are mutated at random: lines dropped, duplicated, truncated,
 split or joined; field names and values mangled (spaces, case, bad
 characters, huge numbers, empty values); bytes flipped; the file cut short.
-On every mutation our reader (akanda_slim.dpkg_status, through
+On every mutation our reader (akanda_slim.debian.dpkg_status, through
 target.read_target as every command reads a target) must accept exactly
 what ``dpkg-query --admindir DIR -W`` accepts, and a refusal must name the
 file and a line. Seeded: the seed is printed, AKANDA_SLIM_MUTATION_SEED
@@ -20,8 +20,8 @@ import time
 
 import testtools
 
+from akanda_slim.debian import target
 from akanda_slim import errors
-from akanda_slim import target
 from tests.functional import debian_roots
 
 MUTATIONS = int(os.environ.get('AKANDA_SLIM_MUTATIONS', '200'))

@@ -27,11 +27,11 @@ import time
 import fixtures
 import testtools
 
-from akanda_slim import boot_files
-from akanda_slim import dib_slim
-from akanda_slim import image_report
-from akanda_slim import root_edit
-from akanda_slim import unit_masks
+from akanda_slim.dib import slim_element
+from akanda_slim.footprint import image_report
+from akanda_slim.slim import boot_files
+from akanda_slim.slim import root_edit
+from akanda_slim.slim import unit_masks
 from tests.unit import test_slim_hooks
 
 STATUS = ''.join(
@@ -205,9 +205,9 @@ class HostileBuildPathTest(testtools.TestCase):
              EXCLUDES.encode()),
             ('63', root_edit.main, ['write', root, 'etc/initramfs-tools/'
                                     'hooks/slim-modules', '0755'], b'#\n'),
-            ('options', dib_slim.main, ['options', root], b''),
-            ('plan', dib_slim.main, ['plan', root], b''),
-            ('prune', dib_slim.main, ['prune', root], b''),
+            ('options', slim_element.main, ['options', root], b''),
+            ('plan', slim_element.main, ['plan', root], b''),
+            ('prune', slim_element.main, ['prune', root], b''),
             ('30', root_edit.main, ['remove', root, 'etc/dpkg/dpkg.cfg.d/'
                                     '01slim-build-only'], b''),
             ('35', unit_masks.main, ['getty-static', root], b''),

@@ -17,9 +17,10 @@ import testtools
 SOURCE = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 PROBE = ('import importlib.metadata, os\n'
-         'from akanda_slim import hostdeps, installed_data, version\n'
+         'from akanda_slim import version\n'
+         'from akanda_slim.dib import hostdeps, shipped_files\n'
          'print(hostdeps.find_bindep_file())\n'
-         'print([p for p in installed_data.candidates("elements")\n'
+         'print([p for p in shipped_files.candidates("elements")\n'
          '       if os.path.isdir(p)][0])\n'
          'print(version.version_string())\n'
          'print(importlib.metadata.version("akanda-slim"))\n')
@@ -77,4 +78,4 @@ class WheelInstallTest(testtools.TestCase):
         # bindep itself reads the installed file: as root in CI it installs
         # what the build profile lacks (nothing, after the tests' set-up).
         if os.geteuid() == 0:
-            run([python, '-m', 'akanda_slim.hostdeps', 'build'], cwd=work)
+            run([python, '-m', 'akanda_slim.dib.hostdeps', 'build'], cwd=work)

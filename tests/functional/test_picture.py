@@ -13,7 +13,7 @@ from xml.etree import ElementTree
 
 import testtools
 
-from akanda_slim import composition
+from akanda_slim.footprint import composition
 from tests.functional import images
 
 SKIP_REASON = images.why_not_runnable()

@@ -14,8 +14,8 @@ import os
 import testtools
 from testtools import content
 
+from akanda_slim.dib import image_build
 from akanda_slim import errors
-from akanda_slim import image_build
 from tests.functional import images
 
 SKIP_REASON = images.why_not_runnable()

@@ -6,8 +6,8 @@ import textwrap
 import fixtures
 import testtools
 
-from akanda_slim import policy
-from akanda_slim import target
+from akanda_slim.debian import target
+from akanda_slim.slim import policy
 
 
 def stanza(name, version='1.0', status='install ok installed', **fields):

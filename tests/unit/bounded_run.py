@@ -1,10 +1,11 @@
 """Run one akanda-slim entry point and report its time and peak memory.
 
-``python -m tests.unit.bounded_run cli|dib_slim ARGS...`` runs
-``akanda_slim.cli.main(ARGS)`` or ``akanda_slim.dib_slim.main(ARGS)`` in
-this process (stdout discarded), then writes one JSON line to stderr:
-the exit code, the seconds taken and this process's peak RSS in KiB, so a
-test measures the run alone and not its own process.
+``python -m tests.unit.bounded_run cli|slim_element ARGS...`` runs
+``akanda_slim.cli.main(ARGS)`` or
+``akanda_slim.dib.slim_element.main(ARGS)`` in this process (stdout
+discarded), then writes one JSON line to stderr: the exit code, the
+seconds taken and this process's peak RSS in KiB, so a test
+measures the run alone and not its own process.
 """
 
 import json
@@ -23,8 +24,8 @@ def main(argv):
         from akanda_slim import cli
         code = cli.main(args)
     else:
-        from akanda_slim import dib_slim
-        code = dib_slim.main(args)
+        from akanda_slim.dib import slim_element
+        code = slim_element.main(args)
     sys.stderr.write('\n' + json.dumps({
         'code': code, 'seconds': time.monotonic() - started,
         'max_rss_kib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss})

@@ -6,9 +6,9 @@ import subprocess
 import fixtures
 import testtools
 
-from akanda_slim import appliance
+from akanda_slim.dib import appliance
+from akanda_slim.dib import image_build
 from akanda_slim import errors
-from akanda_slim import image_build
 
 
 class ApplianceFactsTest(testtools.TestCase):

@@ -19,7 +19,7 @@ import warnings
 import fixtures
 import testtools
 
-from akanda_slim import appliance_source as source
+from akanda_slim.dib import appliance_source as source
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))

@@ -9,7 +9,7 @@ import tarfile
 import fixtures
 import testtools
 
-from akanda_slim import appliance_source as source
+from akanda_slim.dib import appliance_source as source
 
 MARKER = source.AGENT_MARKER
 

@@ -8,11 +8,11 @@ import shutil
 import subprocess
 import sys
 
-from akanda_slim import apt_lists
-from akanda_slim import decompress
+from akanda_slim.debian import apt_lists
+from akanda_slim.debian import decompress
+from akanda_slim.debian import target
 from akanda_slim import errors
-from akanda_slim import policy
-from akanda_slim import target
+from akanda_slim.slim import policy
 from tests.unit import base
 
 S = base.stanza
@@ -324,7 +324,7 @@ class BoundedIndexTest(IndexRootCase):
         data = gzip.compress(index_stanza('bash').encode() * 100)
         self.write_list(root, data[:40] + b'\xff' * 40 + data[80:],
                         name=LIST + '.gz')
-        for entry in ('cli', 'dib_slim'):
+        for entry in ('cli', 'slim_element'):
             self.assert_bounded(root, refused='is not valid gz data',
                                 entry=entry)
 

@@ -3,7 +3,7 @@ import os
 import fixtures
 import testtools
 
-from akanda_slim import aptconf
+from akanda_slim.debian import aptconf
 from akanda_slim import errors
 
 

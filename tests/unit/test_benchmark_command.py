@@ -13,9 +13,9 @@ import signal
 import fixtures
 import testtools
 
-from akanda_slim import benchmark_results
 from akanda_slim import cli
 from akanda_slim.commands import benchmark
+from akanda_slim.footprint import benchmark_results
 from tests.unit import test_benchmark_report as samples
 
 
@@ -54,12 +54,12 @@ class BenchmarkCommandTest(testtools.TestCase):
                  lambda image, *rest: (None, None)),
                 ('akanda_slim.bootcheck.runner.verify_interleaved',
                  lambda sessions: self.interleaved(sessions)),
-                ('akanda_slim.hostdeps.install_missing',
+                ('akanda_slim.dib.hostdeps.install_missing',
                  lambda profile: []),
-                ('akanda_slim.host_facts.machine',
+                ('akanda_slim.footprint.host_facts.machine',
                  lambda accel: {'cores': 2, 'memory_mib': 2048,
                                 'accelerator': accel}),
-                ('akanda_slim.host_facts.source_commit',
+                ('akanda_slim.footprint.host_facts.source_commit',
                  lambda: {'commit': 'abc', 'modified': False})):
             self.useFixture(fixtures.MonkeyPatch(name, value))
 
@@ -176,7 +176,7 @@ class BenchmarkCommandTest(testtools.TestCase):
                     'failure_detail': 'cloud-init',
                     'failed_checks': ['boot']}
         self.useFixture(fixtures.MonkeyPatch(
-            'akanda_slim.ram_sweep.check_boot', check_boot))
+            'akanda_slim.footprint.ram_sweep.check_boot', check_boot))
         code, _, err = self.run_both('--sweep', '96,160,128',
                                      '--sweep-only', 'slim')
         self.assertEqual(0, code, err)

@@ -1,4 +1,4 @@
-"""akanda_slim.ram_sweep: sizes down to the first failure, and why."""
+"""footprint.ram_sweep: sizes down to the first failure, and why."""
 
 import os
 import signal
@@ -6,7 +6,7 @@ import signal
 import fixtures
 import testtools
 
-from akanda_slim import ram_sweep
+from akanda_slim.footprint import ram_sweep
 from akanda_slim import termination
 
 

@@ -8,11 +8,11 @@ from xml.etree import ElementTree
 import fixtures
 import testtools
 
-from akanda_slim import benchmark_figures
-from akanda_slim import benchmark_markdown
-from akanda_slim import benchmark_results
-from akanda_slim import benchmark_svg
 from akanda_slim import errors
+from akanda_slim.footprint import benchmark_figures
+from akanda_slim.footprint import benchmark_markdown
+from akanda_slim.footprint import benchmark_results
+from akanda_slim.footprint import benchmark_svg
 
 SURFACE = ('installed_packages', 'running_services', 'listening_sockets',
            'setuid_setgid_files')

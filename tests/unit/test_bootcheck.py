@@ -1014,7 +1014,7 @@ class HostPackagesTest(testtools.TestCase):
         commands = []
         self.useFixture(fixtures.MonkeyPatch('os.geteuid', lambda: 0))
         self.useFixture(fixtures.MonkeyPatch(
-            'akanda_slim.hostdeps.missing_packages',
+            'akanda_slim.dib.hostdeps.missing_packages',
             lambda profile, bindep_file=None: ['qemu-system-x86']
             if profile == 'test' else self.fail(profile)))
         self.useFixture(fixtures.MonkeyPatch(
@@ -1031,7 +1031,7 @@ class HostPackagesTest(testtools.TestCase):
         from akanda_slim.commands import verify
         self.useFixture(fixtures.MonkeyPatch('os.geteuid', lambda: 1000))
         self.useFixture(fixtures.MonkeyPatch(
-            'akanda_slim.hostdeps.install_missing',
+            'akanda_slim.dib.hostdeps.install_missing',
             lambda profile: self.fail('installed as non-root')))
         verify._install_host_packages()
 

@@ -5,9 +5,9 @@ import time
 
 import testtools
 
-from akanda_slim import chroot
 from akanda_slim import errors
-from akanda_slim import run_record
+from akanda_slim.slim import apply_journal
+from akanda_slim.slim import chroot
 from akanda_slim import termination
 from tests.unit import base
 
@@ -38,13 +38,13 @@ class ChrootPathsTest(base.RootTestCase):
         self.assertFalse(chroot.is_running_system(self.root()))
 
     def block_and_restore(self, root):
-        record = run_record.RunRecord(root)
+        record = apply_journal.RunRecord(root)
         session = chroot.Chroot(root, record)
         session._block_services()
         path = os.path.join(root, chroot.POLICY_RC_D)
         self.assertTrue(chroot.is_ours(path))
         self.assertTrue(os.access(path, os.X_OK))
-        self.assertIsNotNone(run_record.RunRecord.load(root).policy_rc_d)
+        self.assertIsNotNone(apply_journal.RunRecord.load(root).policy_rc_d)
         return record
 
     def test_policy_rc_d_is_ours_then_gone(self):
@@ -84,7 +84,7 @@ class ChrootPathsTest(base.RootTestCase):
         with open(path, 'w') as own:
             own.write('exit 101\n')
         self.block_and_restore(root)  # and then the run "dies"
-        stale = run_record.RunRecord.load(root)
+        stale = apply_journal.RunRecord.load(root)
         done = chroot.recover(root, stale)
         self.assertEqual(['removed its usr/sbin/policy-rc.d',
                           "put the target's own usr/sbin/policy-rc.d back"],
@@ -105,7 +105,7 @@ class ChrootPathsTest(base.RootTestCase):
         root = self.root()
         open(os.path.join(root, chroot.POLICY_RC_D) + chroot.SAVED_SUFFIX,
              'w').close()
-        session = chroot.Chroot(root, run_record.RunRecord(root))
+        session = chroot.Chroot(root, apply_journal.RunRecord(root))
         self.assertRaises(errors.InputError, session._block_services)
 
 
@@ -116,7 +116,7 @@ class RunTest(base.RootTestCase):
     """
 
     def session(self):
-        return chroot.Chroot('/', run_record.RunRecord(self.make_root()))
+        return chroot.Chroot('/', apply_journal.RunRecord(self.make_root()))
 
     def test_output_and_failure(self):
         session = self.session()

@@ -105,7 +105,7 @@ class CliTest(base.RootTestCase):
 
     def test_unexpected_exception_is_one_line_exit_1(self):
         self.useFixture(fixtures.MonkeyPatch(
-            'akanda_slim.options.read_and_decide',
+            'akanda_slim.slim.policy_options.read_and_decide',
             mock.Mock(side_effect=KeyError('boom'))))
         code, _out, err = self.main('plan', '--root', self.root)
         self.assertEqual(1, code)
@@ -117,7 +117,7 @@ class CliTest(base.RootTestCase):
 
     def test_broken_pipe_is_quiet(self):
         self.useFixture(fixtures.MonkeyPatch(
-            'akanda_slim.options.read_and_decide',
+            'akanda_slim.slim.policy_options.read_and_decide',
             mock.Mock(side_effect=BrokenPipeError())))
         code, _out, err = self.main('plan', '--root', self.root)
         self.assertEqual(141, code)
@@ -125,7 +125,7 @@ class CliTest(base.RootTestCase):
 
     def test_interrupt_exits_130(self):
         self.useFixture(fixtures.MonkeyPatch(
-            'akanda_slim.options.read_and_decide',
+            'akanda_slim.slim.policy_options.read_and_decide',
             mock.Mock(side_effect=KeyboardInterrupt())))
         code, _out, _err = self.main('plan', '--root', self.root)
         self.assertEqual(130, code)

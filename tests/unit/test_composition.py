@@ -4,8 +4,8 @@ from xml.etree import ElementTree
 import fixtures
 import testtools
 
-from akanda_slim import composition
-from akanda_slim import svg
+from akanda_slim.footprint import composition
+from akanda_slim.footprint import svg
 
 
 class CategoryTest(testtools.TestCase):

@@ -1,5 +1,5 @@
-from akanda_slim import consistency
-from akanda_slim import target
+from akanda_slim.debian import consistency
+from akanda_slim.debian import target
 from tests.unit import base
 
 S = base.stanza

@@ -37,7 +37,7 @@ AKANDA_SLIM = '''#!%(python)s
 import argparse, json, os, sys
 sys.path.insert(0, %(repo)r)
 from akanda_slim.commands import build
-from akanda_slim import image_build
+from akanda_slim.dib import image_build
 if sys.argv[1:] == ['dib-env']:  # a query: not logged
     print('export DIB_RELEASE=%%s' %% image_build.DEFAULT_RELEASE)
     sys.exit(0)

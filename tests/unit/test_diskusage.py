@@ -6,9 +6,9 @@ import subprocess
 import fixtures
 import testtools
 
-from akanda_slim import composition
-from akanda_slim import diskusage
-from akanda_slim import image_report
+from akanda_slim.footprint import composition
+from akanda_slim.footprint import diskusage
+from akanda_slim.footprint import image_report
 
 
 def du_kib(root):

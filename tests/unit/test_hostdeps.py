@@ -5,9 +5,9 @@ import os
 import fixtures
 import testtools
 
+from akanda_slim.dib import hostdeps
+from akanda_slim.dib import shipped_files
 from akanda_slim import errors
-from akanda_slim import hostdeps
-from akanda_slim import installed_data
 
 
 class FakeRun:
@@ -29,7 +29,7 @@ class FakeRun:
 class HostDepsTest(testtools.TestCase):
 
     def test_source_tree_bindep_file(self):
-        self.assertEqual(os.path.join(installed_data.SOURCE_TREE,
+        self.assertEqual(os.path.join(shipped_files.SOURCE_TREE,
                                       'bindep.txt'),
                          hostdeps.find_bindep_file())
 

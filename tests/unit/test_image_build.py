@@ -9,8 +9,8 @@ import testtools
 
 from akanda_slim import cli
 from akanda_slim.commands import build as build_command
+from akanda_slim.dib import image_build
 from akanda_slim import errors
-from akanda_slim import image_build
 
 
 class BuildTest(testtools.TestCase):
@@ -60,13 +60,13 @@ class BuildTest(testtools.TestCase):
                                            '', '', 1.0)
 
         self.useFixture(fixtures.MonkeyPatch(
-            'akanda_slim.image_build.build', fake_build))
+            'akanda_slim.dib.image_build.build', fake_build))
         self.useFixture(fixtures.MonkeyPatch(
-            'akanda_slim.image_build.device_mapper_works', lambda: False))
+            'akanda_slim.dib.image_build.device_mapper_works', lambda: False))
         self.useFixture(fixtures.MonkeyPatch(
-            'akanda_slim.image_build.check_release', lambda release: None))
+            'akanda_slim.dib.image_build.check_release', lambda release: None))
         self.useFixture(fixtures.MonkeyPatch(
-            'akanda_slim.hostdeps.install_missing', lambda profile: []))
+            'akanda_slim.dib.hostdeps.install_missing', lambda profile: []))
         self.useFixture(fixtures.MonkeyPatch(
             'sys.stdout', open(os.devnull, 'w')))
         code = cli.main(['build', '--baseline', '--output-dir', '/o',
@@ -114,11 +114,11 @@ class BuildCommandTest(testtools.TestCase):
                                              self.stderr.stream))
         self.builds = []
         self.useFixture(fixtures.MonkeyPatch(
-            'akanda_slim.image_build.build', self.fake_build))
+            'akanda_slim.dib.image_build.build', self.fake_build))
         self.useFixture(fixtures.MonkeyPatch(
-            'akanda_slim.image_build.device_mapper_works', lambda: False))
+            'akanda_slim.dib.image_build.device_mapper_works', lambda: False))
         self.useFixture(fixtures.MonkeyPatch(
-            'akanda_slim.hostdeps.install_missing', lambda profile: []))
+            'akanda_slim.dib.hostdeps.install_missing', lambda profile: []))
         self.sudo_says = ''
         self.useFixture(fixtures.EnvironmentVariable(
             image_build.AGENT_LOCATION, '/src/astara-appliance'))

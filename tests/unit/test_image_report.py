@@ -6,7 +6,7 @@ import os
 import fixtures
 
 from akanda_slim import errors
-from akanda_slim import image_report
+from akanda_slim.footprint import image_report
 from tests.unit import base
 
 

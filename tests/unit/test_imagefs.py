@@ -8,7 +8,7 @@ import fixtures
 import testtools
 
 from akanda_slim import errors
-from akanda_slim import imagefs
+from akanda_slim.footprint import imagefs
 
 
 class PartitionOffsetTest(testtools.TestCase):

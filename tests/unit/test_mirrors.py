@@ -6,8 +6,8 @@ import threading
 import fixtures
 import testtools
 
+from akanda_slim.debian import mirrors
 from akanda_slim import errors
-from akanda_slim import mirrors
 
 
 class MirrorsTest(testtools.TestCase):

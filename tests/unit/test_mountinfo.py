@@ -1,4 +1,4 @@
-from akanda_slim import mountinfo
+from akanda_slim.slim import mountinfo
 from tests.unit import base
 
 TEXT = '''\

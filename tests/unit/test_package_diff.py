@@ -6,7 +6,7 @@ import fixtures
 
 from akanda_slim import cli
 from akanda_slim import errors
-from akanda_slim import package_diff
+from akanda_slim.footprint import package_diff
 from tests.unit import base
 
 S = base.stanza

@@ -1,9 +1,9 @@
 import os
 
-from akanda_slim import decision
+from akanda_slim.debian import target
 from akanda_slim import errors
-from akanda_slim import policy
-from akanda_slim import target
+from akanda_slim.slim import decision
+from akanda_slim.slim import policy
 from tests.unit import base
 
 S = base.stanza

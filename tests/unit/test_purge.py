@@ -3,11 +3,11 @@ import subprocess
 
 import fixtures
 
+from akanda_slim.debian import target
 from akanda_slim import errors
-from akanda_slim import policy
-from akanda_slim import purge
-from akanda_slim import run_record
-from akanda_slim import target
+from akanda_slim.slim import apply_journal
+from akanda_slim.slim import policy
+from akanda_slim.slim import purge
 from tests.unit import base
 
 S = base.stanza
@@ -18,7 +18,7 @@ class FakeChroot:
 
     def __init__(self, root, simulated, states=''):
         self.root = root
-        self.record = run_record.RunRecord(root)
+        self.record = apply_journal.RunRecord(root)
         self.simulated = simulated
         self.states = states
         self.commands = []
@@ -26,7 +26,7 @@ class FakeChroot:
 
     def run(self, command, check=True):
         if '-s' not in command and command[0] != 'dpkg-query':
-            self.records_seen.append(run_record.RunRecord.load(self.root))
+            self.records_seen.append(apply_journal.RunRecord.load(self.root))
         self.commands.append(command)
         out = self.simulated if '-s' in command else ''
         if command[0] == 'dpkg-query':
@@ -52,7 +52,7 @@ class PurgeTest(base.RootTestCase):
         self.assertEqual(['purge', 'rec', 'old'], real[-3:])
         # The record names the purge while it runs, and is gone after.
         self.assertEqual(['rec', 'old'], chroot.records_seen[0].purge)
-        self.assertIsNone(run_record.RunRecord.load(chroot.root))
+        self.assertIsNone(apply_journal.RunRecord.load(chroot.root))
 
     def test_finishing_a_purge_purges_what_is_half_removed(self):
         chroot = FakeChroot(self.make_root(), '',
@@ -63,7 +63,7 @@ class PurgeTest(base.RootTestCase):
         self.assertEqual(['dpkg', '--configure', '-a'], chroot.commands[0])
         self.assertEqual(['dpkg', '--purge', '--force-remove-reinstreq',
                           'rec'], chroot.commands[-1])
-        self.assertIsNone(run_record.RunRecord.load(chroot.root))
+        self.assertIsNone(apply_journal.RunRecord.load(chroot.root))
 
     def test_refuses_when_apt_would_remove_more(self):
         chroot = FakeChroot(self.make_root(),
@@ -100,21 +100,21 @@ class ApplyOrderTest(base.RootTestCase):
     def test_record_then_dpkg_wait_then_recovery(self):
         steps = []
         self.useFixture(fixtures.MockPatch(
-            'akanda_slim.purge.target_lock.wait_for_dpkg',
+            'akanda_slim.slim.purge.target_lock.wait_for_dpkg',
             side_effect=lambda root, timeout: steps.append(
                 ('wait', timeout <= 7))))
         self.useFixture(fixtures.MockPatch(
-            'akanda_slim.purge.chroot_mod.recover',
+            'akanda_slim.slim.purge.chroot_mod.recover',
             side_effect=lambda root, stale: steps.append(('recover',))
             or []))
         self.useFixture(fixtures.MockPatch(
-            'akanda_slim.purge._apply_locked',
+            'akanda_slim.slim.purge._apply_locked',
             side_effect=lambda *args: steps.append(('apply',))))
         root = self.make_root(S('bash'))
         purge.apply(root, policy.Policy(), lock_timeout=7)
         self.assertEqual([('wait', True), ('recover',), ('apply',)], steps)
-        os.makedirs(os.path.join(root, run_record.RECORD_DIR))
-        with open(os.path.join(root, run_record.RECORD_FILE), 'w') as out:
+        os.makedirs(os.path.join(root, apply_journal.RECORD_DIR))
+        with open(os.path.join(root, apply_journal.RECORD_FILE), 'w') as out:
             out.write('{"pid": Infinity}')
         del steps[:]
         self.assertRaises(errors.InputError, purge.apply, root,
@@ -126,7 +126,7 @@ class ApplyOrderTest(base.RootTestCase):
             raise PermissionError(13, 'Permission denied', '/x/policy-rc.d')
 
         self.useFixture(fixtures.MockPatch(
-            'akanda_slim.purge.chroot_mod.recover', side_effect=fail))
+            'akanda_slim.slim.purge.chroot_mod.recover', side_effect=fail))
         exc = self.assertRaises(errors.ApplyError, purge.apply,
                                 self.make_root(S('bash')), policy.Policy(),
                                 lock_timeout=0)

@@ -1,8 +1,8 @@
 import random
 
-from akanda_slim import dpkg_status
+from akanda_slim.debian import dpkg_status
+from akanda_slim.debian import relations
 from akanda_slim import errors
-from akanda_slim import relations
 import testtools
 
 

@@ -4,8 +4,8 @@ import socket
 
 import testtools
 
+from akanda_slim.debian import releases
 from akanda_slim import errors
-from akanda_slim import releases
 from tests.unit import test_image_build
 
 

@@ -3,8 +3,8 @@ import os
 import fixtures
 import testtools
 
+from akanda_slim.debian import rootfs
 from akanda_slim import errors
-from akanda_slim import rootfs
 
 
 class ResolveTest(testtools.TestCase):

@@ -15,7 +15,7 @@ import sys
 import fixtures
 import testtools
 
-from akanda_slim import element_python
+from akanda_slim.dib import element_python
 from tests.unit import test_slim_hooks
 
 OVERLAID = ('etc', 'usr', 'var')

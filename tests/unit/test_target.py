@@ -1,5 +1,5 @@
+from akanda_slim.debian import target
 from akanda_slim import errors
-from akanda_slim import target
 from tests.unit import base
 
 

@@ -9,7 +9,7 @@ import time
 import fixtures
 
 from akanda_slim import errors
-from akanda_slim import target_lock
+from akanda_slim.slim import target_lock
 from tests.unit import base
 
 # A process that holds dpkg's lock in ROOT until its stdin closes.

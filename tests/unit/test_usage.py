@@ -1,12 +1,14 @@
 """The usage report: inventory, owners, atimes, per-package totals."""
 
 import os
+import subprocess
 
 import fixtures
 import testtools
 
-from akanda_slim import usage
-from akanda_slim import usage_boot
+from akanda_slim.bootcheck import checks as checks_mod
+from akanda_slim.footprint import usage
+from akanda_slim.footprint import usage_boot
 
 
 def write(root, path, size):
@@ -136,14 +138,6 @@ class ParseTest(testtools.TestCase):
         self.assertEqual(['nf_nat', 'virtio_net'], usage.parse_modules(
             'virtio_net 65536 0 - Live 0x0\nnf_nat 61440 1 - Live 0x0\n\n'))
 
-    def test_read_write_root_machine_appends_rw(self):
-        machine = usage_boot.ReadWriteRootMachine(
-            'i.qcow2', 's.iso', 'c.log', kernel='k', initrd='i')
-        self.patch(usage_boot.qemu.tools, 'require', lambda name: name)
-        command = machine.command()
-        self.assertTrue(command[command.index('-append') + 1]
-                        .endswith(' rw'))
-
     def test_processes_and_meminfo(self):
         self.assertEqual([['cloud-init', 20480], ['systemd', 9000]],
                          usage_boot.parse_processes(
@@ -153,61 +147,119 @@ class ParseTest(testtools.TestCase):
                              'MemTotal:  81000 kB\nHugePages_Total:  0\n'))
 
 
-class PanicRetryTest(testtools.TestCase):
-    """A guest panic in usage's boot: a fresh copy is booted once more."""
+class FakeSsh:
+    """Answers usage's listings; notes which network it was reached on."""
+
+    ANSWERS = {
+        usage_boot.PROCESS_MEMORY: ' 20480 cloud-init\n',
+        'cat /proc/meminfo': 'MemTotal:  81000 kB\n',
+        usage_boot.ATIME_LISTING: '10.5 /usr/bin/ls\n0.0 /usr/bin/nano\n',
+    }
+
+    def __init__(self, modules):
+        self.modules = modules
+        self.commands = []
+
+    def check(self, command, timeout=None):
+        self.commands.append(command)
+        if command == usage_boot.MODULES_LISTING:
+            return self.modules
+        return self.ANSWERS[command]
+
+    def run(self, command, timeout=None):
+        return subprocess.CompletedProcess(command, 0, self.check(command),
+                                           '')
+
+
+class Context:
+    def __init__(self, ssh):
+        self.ssh = ssh
+
+
+class UsageHooksTest(testtools.TestCase):
+    """usage's steps on verify's boot, and measure_usage around them."""
 
     def setUp(self):
         super().setUp()
+        self.useFixture(fixtures.FakeLogger())
         self.work = self.useFixture(fixtures.TempDir()).path
-        self.boot_dirs = []
+        self.prepared = []
 
         def prepare(image, workdir):
             qcow2 = os.path.join(workdir, 'usage.qcow2')
             open(qcow2, 'w').close()
+            self.prepared.append(qcow2)
             return usage_boot.PreparedImage(qcow2, {}, {}, {}, False)
 
         self.useFixture(fixtures.MonkeyPatch(
-            'akanda_slim.usage_boot.prepare', prepare))
-        self.useFixture(fixtures.MonkeyPatch(
-            'akanda_slim.bootcheck.runner.boot_files',
-            lambda image, kernel, initrd: ('k', 'i')))
-        self.useFixture(fixtures.MonkeyPatch(
-            'akanda_slim.usage.analyse', lambda *args, **kwargs: {}))
-        self.useFixture(fixtures.MonkeyPatch(
-            'os.path.abspath', lambda path: path))
+            'akanda_slim.footprint.usage_boot.prepare', prepare))
 
-    def boots(self, outcomes):
-        plan = iter(outcomes)
+    def test_rw_and_no_surface(self):
+        self.assertEqual(('rw',), usage_boot.UsageHooks.kernel_args)
+        self.assertFalse(usage_boot.UsageHooks.measure_surface)
 
-        def boot_and_read(prepared, kernel, initrd, boot_dir, options):
-            self.boot_dirs.append(boot_dir)
-            if next(plan) == 'panic':
-                log = os.path.join(boot_dir, 'console.log')
-                with open(log, 'w') as out:
-                    out.write('Kernel panic - not syncing: Fatal exception')
-                raise usage_boot.errors.GuestPanicError(
-                    'Kernel panic - not syncing: Fatal exception', log)
-            return set(), set(), {}, []
+    def test_after_boot_and_after_checks_list_memory_reads_modules(self):
+        hooks = usage_boot.UsageHooks('x.qcow2', self.work, None)
+        booted = FakeSsh('virtio_net 65536 0 - Live 0x0\n')
+        hooks.after_boot(Context(booted))
+        # The checks moved SSH: the listings go where they left it.
+        managed = FakeSsh('nf_nat 61440 1 - Live 0x0\n')
+        hooks.after_checks(Context(managed))
+        self.assertEqual([['cloud-init', 20480]],
+                         hooks.figures['biggest_processes_kib'])
+        self.assertEqual({'MemTotal': 81000}, hooks.figures['meminfo_kib'])
+        self.assertEqual({'virtio_net', 'nf_nat'}, hooks.modules)
+        self.assertIn(usage_boot.ATIME_LISTING, managed.commands)
+        self.assertNotIn(usage_boot.ATIME_LISTING, booted.commands)
+        self.assertEqual(usage.parse_atimes(
+            FakeSsh.ANSWERS[usage_boot.ATIME_LISTING]), hooks.read)
 
-        self.useFixture(fixtures.MonkeyPatch(
-            'akanda_slim.usage_boot.boot_and_read', boot_and_read))
+    def test_before_retry_boots_a_fresh_copy(self):
+        hooks = usage_boot.UsageHooks('x.qcow2', self.work,
+                                      usage_boot.prepare('x', self.work))
+        first = hooks.prepared
+        hooks.before_retry(1)
+        self.assertIsNot(first, hooks.prepared)
+        self.assertEqual(2, len(self.prepared))
 
-    def test_first_panic_recorded_and_booted_again(self):
-        self.boots(['panic', 'ok'])
+    def test_measure_usage_boots_the_copy_through_runner(self):
+        made = []
+
+        class FakeRun:
+            def __init__(self, image, workdir, kernel, initrd, options,
+                         hooks):
+                made.append((image, kernel, initrd, hooks))
+                self.hooks = hooks
+                self.boots, self.results = [], []
+                self.panics = [{'boot': 1, 'panic': 'oops',
+                                'console_log': 'c-1-panic.log'}]
+
+            def boot(self):
+                self.hooks.after_boot(Context(FakeSsh('')))
+                self.boots.append({'ssh_ready_seconds': 1.0,
+                                   'memory_used_kib': 1000})
+                self.results.append(checks_mod.Result(
+                    'a check', checks_mod.PASS, '', 0.0))
+                self.hooks.after_checks(Context(FakeSsh('')))
+
+        for name, value in (
+                ('runner.boot_files', lambda image, kernel, initrd:
+                 ('k', 'i')),
+                ('runner.Session', FakeRun),
+                ('usage.analyse', lambda *args, **kwargs: {})):
+            self.useFixture(fixtures.MonkeyPatch(
+                'akanda_slim.footprint.usage_boot.' + name, value))
         report = usage_boot.measure_usage('x.qcow2', self.work)
-        self.assertEqual([self.work, os.path.join(self.work,
-                                                  'booted-again')],
-                         self.boot_dirs)
-        kept = os.path.join(self.work, 'console-panic.log')
-        self.assertEqual([{'panic': 'Kernel panic - not syncing: Fatal '
-                           'exception', 'console_log': kept}],
+        image, kernel, initrd, hooks = made[0]
+        self.assertEqual((self.prepared[0], 'k', 'i'),
+                         (image, kernel, initrd))
+        self.assertIsInstance(hooks, usage_boot.UsageHooks)
+        self.assertEqual(1000, report['boot']['memory_used_kib'])
+        self.assertEqual([['cloud-init', 20480]],
+                         report['boot']['biggest_processes_kib'])
+        self.assertEqual([{'panic': 'oops', 'console_log': 'c-1-panic.log'}],
                          report['panics'])
-        self.assertTrue(os.path.exists(kept))
-
-    def test_second_panic_fails(self):
-        self.boots(['panic', 'panic'])
-        self.assertRaises(usage_boot.errors.GuestPanicError,
-                          usage_boot.measure_usage, 'x.qcow2', self.work)
+        self.assertTrue(report['checks_passed'])
 
 
 class FirstBootPresetTest(testtools.TestCase):

@@ -4,7 +4,7 @@ Run inside the image by post-install.d/70-slim-cloud-init-modules:
 ``python3 slim_cloud_init.py SOURCE TARGET MODULE...`` writes TARGET (a
 cloud.cfg.d override) with SOURCE's module lists minus the MODULEs, and
 prints what each stage dropped. ``STAGES`` is the one list of stages, read
-by slim_pycache.py and by akanda_slim.dib_slim as well.
+by slim_pycache.py and by akanda_slim.dib.slim_element as well.
 """
 
 import sys

@@ -1,0 +1,1 @@
+"""Reading a Debian root: dpkg status, apt state, relations, mirrors."""

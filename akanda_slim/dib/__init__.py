@@ -1,0 +1,1 @@
+"""diskimage-builder integration: building images, the elements' helpers."""

@@ -1,0 +1,1 @@
+"""Measuring images: disk, files read, boot time, RAM; benchmark reports."""

@@ -1,0 +1,1 @@
+"""Deciding what a root can lose, and applying it inside the root."""
