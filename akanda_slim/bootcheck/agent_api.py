@@ -12,6 +12,7 @@ guest over the management network's IPv6 as the orchestrator would.
 
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -20,11 +21,13 @@ from akanda_slim import errors
 
 PORT = 5000
 # The orchestrator gives is_alive 3 s and a config PUT 90 s, for guests
-# under KVM. Under TCG each command the agent runs through sudo and
-# rootwrap takes seconds (a first PUT runs about sixty), and a client that
-# gives up early only queues more requests behind the agent's one worker.
+# under KVM. Under TCG a first PUT takes half a minute on an idle host and
+# minutes on a loaded one, and a client that gives up early only queues
+# more requests behind the agent's one worker.
 ALIVE_TIMEOUT = 30
 CONFIG_TIMEOUT = 600
+# The probe's own start and end beyond its HTTP timeout.
+PROBE_MARGIN = 15
 
 
 class ApiError(errors.VerificationError):
@@ -34,10 +37,13 @@ class ApiError(errors.VerificationError):
 class Agent:
     """The agent of one guest at ``address`` (scoped link-local or not)."""
 
-    def __init__(self, networks, address, port=PORT):
+    def __init__(self, networks, address, port=PORT, alive=lambda: True):
         self.networks = networks
         self.address = address
         self.port = port
+        # False once the guest is gone (its QEMU exited, it panicked): a
+        # request waiting on it ends at once instead of at its timeout.
+        self.alive = alive
 
     def request(self, method, path, body=None, timeout=30,
                 content_type=None):
@@ -55,19 +61,38 @@ class Agent:
                 command.append(body_file)
                 if content_type:
                     command.append(content_type)
-            result = self.networks.run('mgmt', command, timeout=timeout + 15,
-                                       check=False)
+            stdout, stderr = self._run(command, timeout + PROBE_MARGIN)
         finally:
             if body_file:
                 os.unlink(body_file)
+        if stdout is None:
+            raise ApiError('%s %s: no answer: %s' % (method, path, stderr))
         try:
-            answer = json.loads(result.stdout)
+            answer = json.loads(stdout)
         except ValueError:
             raise ApiError('%s %s: no answer (%s)' % (
-                method, path, (result.stderr or result.stdout).strip()[-300:]))
+                method, path, (stderr or stdout).strip()[-300:]))
         if 'error' in answer:
             raise ApiError('%s %s: %s' % (method, path, answer['error']))
         return answer['status'], answer['body']
+
+    def _run(self, command, timeout):
+        """(stdout, stderr) of the probe; (None, why) if it was stopped."""
+        probe = self.networks.popen('mgmt', command)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return probe.communicate(timeout=1)
+            except subprocess.TimeoutExpired:
+                if not self.alive():
+                    why = 'the guest is gone (QEMU exited or panicked)'
+                elif time.monotonic() > deadline:
+                    why = 'no answer within %d s' % timeout
+                else:
+                    continue
+                probe.kill()
+                probe.communicate()
+                return None, why
 
     def json(self, method, path, body=None, timeout=30, status=200):
         got, text = self.request(method, path, body, timeout)

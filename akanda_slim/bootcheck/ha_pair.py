@@ -74,7 +74,8 @@ def _start(index, image, kernel, initrd, workdir, nets, options):
 
 def _configure(router, routers, nets):
     router.agent = agent_api.Agent(
-        nets, router_checks.management_address(router.index))
+        nets, router_checks.management_address(router.index),
+        alive=router.machine.alive)
     if router.agent.wait_alive(router_checks.ALIVE_TIMEOUT,
                                router.machine.alive) is None:
         raise FailoverError('router %d: the agent never answered; its '
@@ -166,7 +167,7 @@ def held_connection(lines, killed_at):
 def run_pair(image, workdir, kernel=None, initrd=None, options=None,
              hold_seconds=90):
     """Boot the pair, fail the MASTER over; the failover report (a dict)."""
-    options = options or runner.Options(memory_mib=128)
+    options = options or runner.Options(memory_mib=256)
     kernel, initrd = runner.boot_files(image, kernel, initrd)
     report = {'image': os.path.abspath(image),
               'memory_mib': options.memory_mib, 'accel': options.accel}

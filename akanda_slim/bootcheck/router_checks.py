@@ -68,7 +68,8 @@ def ifnames_by_mac(agent, macs):
 def agent_alive(ctx):
     """Poll as ``astara_client.is_alive``; match the agent's NICs by MAC."""
     nets = _networks(ctx)
-    ctx.agent = agent_api.Agent(nets, management_address())
+    ctx.agent = agent_api.Agent(nets, management_address(),
+                                alive=ctx.machine.alive)
     took = ctx.agent.wait_alive(ALIVE_TIMEOUT, ctx.machine.alive)
     if took is None:
         raise Failed('the agent did not answer GET /v1/firewall/rules on '
