@@ -2,7 +2,10 @@
 
 Builds the images it is not given (as ``akanda-slim build`` does), boots
 each ``--boots`` times in turn (the first boot of each runs every router
-check, as ``verify`` does), sweeps guest RAM on request, and writes
+check, as ``verify`` does), times ``--router-rounds`` routers of each from
+QEMU's start to traffic and from their kill to traffic through a fresh
+instance (``router_timing``), fails ``--failovers`` HA pairs of each over
+(``ha_pair``), sweeps guest RAM on request, and writes
 benchmark.json (the source of truth) with benchmark.md and benchmark.svg
 made from it into ``--output-dir``, replacing an older report. Exit 0
 when the benchmark ran, whether or not its targets were met.
@@ -20,9 +23,12 @@ import tempfile
 import time
 
 from akanda_slim.bootcheck import check_sets
+from akanda_slim.bootcheck import ha_pair
 from akanda_slim.bootcheck import qemu
+from akanda_slim.bootcheck import router_timing
 from akanda_slim.bootcheck import runner
 from akanda_slim.commands import build as build_command
+from akanda_slim.commands import failover as failover_command
 from akanda_slim.dib import hostdeps
 from akanda_slim.dib import image_build
 from akanda_slim import errors
@@ -46,6 +52,7 @@ IMAGES = benchmark_results.IMAGES
 REPORT_FILES = ('benchmark.md', 'benchmark.svg')
 LOGS = 'logs'
 LOG_PREFIX = '.logs-'  # a run's logs until its report is saved
+FAILOVER_HOLD = 30  # seconds the tenant holds its connection
 
 
 def add_arguments(parser):
@@ -58,6 +65,19 @@ def add_arguments(parser):
     parser.add_argument('--boots', type=int, default=3,
                         help='boots per image, the images booted in turn; '
                         'the report gives medians (default: %(default)s)')
+    parser.add_argument('--router-rounds', type=int, default=3,
+                        metavar='N',
+                        help='routers of each image, in turn, timed from '
+                        'QEMU start to tenant traffic through NAT and from '
+                        'their kill to traffic through a fresh instance '
+                        '(default: %(default)s; 0: none)')
+    parser.add_argument('--failovers', type=int, default=3, metavar='N',
+                        help='HA pairs of each image, in turn, whose '
+                        'MASTER is killed (default: %(default)s; 0: none)')
+    parser.add_argument('--failover-memory', type=int,
+                        default=failover_command.MEMORY_MIB, metavar='MIB',
+                        help='guest RAM of each router of a pair (default: '
+                        '%(default)s)')
     parser.add_argument('--sweep', nargs='?', const=DEFAULT_SWEEP,
                         metavar='SIZES',
                         help='also boot each image at these guest RAM '
@@ -138,9 +158,14 @@ def check_args(args):
         return
     if args.boots < 1:
         raise errors.UsageError('--boots must be at least 1')
-    if args.memory < MIN_MEMORY_MIB:
-        raise errors.UsageError('--memory must be at least %d MiB'
-                                % MIN_MEMORY_MIB)
+    if args.router_rounds < 0 or args.failovers < 0:
+        raise errors.UsageError('--router-rounds and --failovers must be 0 '
+                                'or more')
+    for option, mib in (('--memory', args.memory),
+                        ('--failover-memory', args.failover_memory)):
+        if mib < MIN_MEMORY_MIB:
+            raise errors.UsageError('%s must be at least %d MiB'
+                                    % (option, MIN_MEMORY_MIB))
     if args.sweep is not None:
         sweep_sizes(args.sweep)
     elif args.sweep_only or args.sweep_budget is not None:
@@ -296,9 +321,13 @@ class Benchmark:
                 self.images[role], self.build_seconds[role] = build_image(
                     self.args, role)
         reports = self._boot()
+        routers = self._router_rounds()
+        failovers = self._failovers()
         sweep = self._sweep() if self.args.sweep else None
         facts = {role: {'report': reports[role],
                         'build_seconds': self.build_seconds[role],
+                        'router': routers[role],
+                        'failover': failovers[role],
                         'sweep': [r for r in sweep['results']
                                   if r['image'] == role] if sweep else None}
                  for role in IMAGES}
@@ -314,6 +343,8 @@ class Benchmark:
             'images': [self._image(role, reports[role]) for role in IMAGES],
             'figures': benchmark_figures.records(facts),
             'boots': benchmark_figures.boot_records(facts),
+            'routers': routers,
+            'failovers': failovers,
             'sweep': sweep,
         }
         return benchmark_results.validate(document)
@@ -324,6 +355,9 @@ class Benchmark:
                 'accel': args.accel,
                 'checks': None if args.no_checks else args.checks,
                 'release': args.release,
+                'router_rounds': args.router_rounds,
+                'failovers': args.failovers,
+                'failover_memory_mib': args.failover_memory,
                 'sweep_sizes_mib': sweep_sizes(args.sweep)
                 if args.sweep else None,
                 'sweep_images': [args.sweep_only] if args.sweep_only
@@ -353,6 +387,54 @@ class Benchmark:
                                                 dir=self.log_dir),
             options=options) for role in IMAGES]
         return dict(zip(IMAGES, runner.verify_interleaved(sessions)))
+
+    def _in_turn(self, count, measure):
+        """``measure(role, number)`` ``count`` times per image, in turn.
+
+        {role: [record, ...]}; a failed measurement is a record with its
+        ``error`` (and no figure), not the end of the benchmark.
+        """
+        records = {role: [] for role in IMAGES}
+        for number in range(1, count + 1):
+            for role in IMAGES:
+                try:
+                    record = measure(role, number)
+                except (errors.VerificationError, errors.BootError,
+                        errors.CommandError) as failure:
+                    LOG.warning('%s %d of %s: %s', measure.__name__, number,
+                                role, failure)
+                    record = {'error': str(failure)}
+                record['number'] = number
+                records[role].append(record)
+        return records
+
+    def _router_rounds(self):
+        """Router ready, memory after the config, recovery; per image."""
+        options = runner.Options(accel=self.args.accel,
+                                 memory_mib=self.args.memory)
+
+        def router_round(role, number):
+            kernel, initrd = runner.boot_files(self.images[role])
+            return router_timing.router_round(
+                self.images[role], kernel, initrd, os.path.join(
+                    self.log_dir, '%s-router-%d' % (role, number)), options)
+        return self._in_turn(self.args.router_rounds, router_round)
+
+    def _failovers(self):
+        """HA pairs failed over; per image, ha_pair's reports."""
+        options = runner.Options(accel=self.args.accel,
+                                 memory_mib=self.args.failover_memory)
+
+        def failover(role, number):
+            directory = os.path.join(self.log_dir, '%s-failover-%d'
+                                     % (role, number))
+            os.makedirs(directory)
+            report = ha_pair.run_pair(self.images[role], directory,
+                                      options=options,
+                                      hold_seconds=FAILOVER_HOLD)
+            report['log_dir'] = self._relative(directory)
+            return report
+        return self._in_turn(self.args.failovers, failover)
 
     def _sweep(self):
         """The RAM sweep's document part: sizes and per-size results."""

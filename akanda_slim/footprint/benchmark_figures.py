@@ -2,19 +2,14 @@
 
 Each ``Figure`` reads a list of values for one image from that image's
 facts: ``{'report': a verify report (runner.Session.report()),
-'build_seconds': float or None, 'sweep': ram_sweep records or None}``.
-``records(facts)`` turns all figures into the benchmark's figure records
-(name, unit, every value, the median per image, the target), the rows of
-the report. A new figure is one more ``Figure`` in ``FIGURES``; a new
-point on the boot timeline one more entry in ``TIMELINE``; the report
-code does not change. For example, once each boot records
-``router_ready_seconds``::
-
-    Figure('QEMU start to router ready', 's',
-           per_boot('router_ready_seconds'), ratio_at_most(0.70))
-
-and a figure measured apart from the boots (a failover time, median of
-its runs) reads a list from a key its measurement adds to the facts.
+'build_seconds': float or None, 'sweep': ram_sweep records or None,
+'router': router_timing rounds or None, 'failover': ha_pair reports or
+None}``. ``records(facts)`` turns all figures into the benchmark's figure
+records (name, unit, every value, the median per image, the target), the
+rows of the report. A new figure is one more ``Figure`` in ``FIGURES``
+(``per_boot`` reads the timed boots, ``per_record`` a measurement made
+apart from them); a new point on the boot timeline one more entry in
+``TIMELINE``; the report code does not change.
 """
 
 import dataclasses
@@ -53,6 +48,20 @@ def per_boot(key, scale=1.0):
         return [round(boot[key] * scale, 1)
                 for boot in facts['report']['boots']
                 if boot.get(key) is not None]
+    return read
+
+
+def per_record(part, key, scale=1.0):
+    """Reader: ``key`` of every record in the facts' ``part`` list.
+
+    ``part`` is a measurement made apart from the timed boots: 'router'
+    (router_timing rounds) or 'failover' (ha_pair reports); a record that
+    failed has no value and is left out.
+    """
+    def read(facts):
+        return [round(record[key] * scale, 1)
+                for record in facts.get(part) or ()
+                if record.get(key) is not None]
     return read
 
 
@@ -102,6 +111,14 @@ FIGURES = (
            per_boot('boot_finished_seconds'), ratio_at_most(0.70)),
     Figure('memory used after boot', 'MiB',
            per_boot('memory_used_kib', 1 / 1024.0), ratio_at_most(0.80)),
+    Figure('QEMU start to router ready', 's',
+           per_record('router', 'router_ready_seconds')),
+    Figure('memory used after the config', 'MiB',
+           per_record('router', 'memory_after_config_kib', 1 / 1024.0)),
+    Figure('recovery: router killed to routing again', 's',
+           per_record('router', 'recovery_seconds')),
+    Figure('failover: MASTER killed to new connections', 's',
+           per_record('failover', 'new_connections_seconds')),
     Figure('qcow2 size', 'MiB',
            once(lambda f: round(f['report']['qcow2_bytes'] / 2.0 ** 20, 1)),
            ratio_at_most(0.30)),

@@ -114,11 +114,22 @@ def header_lines(document):
     boots = ('%s boot(s) per image at %s MiB, the images booted in turn; '
              'medians' % (settings.get('boots', '?'),
                           settings.get('memory_mib', '?')))
-    return ['- Date: %s' % document['date'],
-            '- Source: %s' % commit,
-            '- Machine: %s' % ', '.join(hardware),
-            '- Command: `%s`' % document['command'],
-            '- Boots: %s' % boots]
+    lines = ['- Date: %s' % document['date'],
+             '- Source: %s' % commit,
+             '- Machine: %s' % ', '.join(hardware),
+             '- Command: `%s`' % document['command'],
+             '- Boots: %s' % boots]
+    if settings.get('router_rounds'):
+        lines.append('- Routers: %d per image at %s MiB, in turn: QEMU start '
+                     'to tenant traffic through NAT, then killed and '
+                     'rebuilt' % (settings['router_rounds'],
+                                  settings.get('memory_mib', '?')))
+    if settings.get('failovers'):
+        lines.append('- Failovers: %d HA pair(s) per image at %s MiB per '
+                     'router, in turn' % (
+                         settings['failovers'],
+                         settings.get('failover_memory_mib', '?')))
+    return lines
 
 
 def render(document):

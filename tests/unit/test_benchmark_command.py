@@ -47,8 +47,12 @@ class BenchmarkCommandTest(testtools.TestCase):
                 image.write(b'QFI\xfb')
         FakeSession.made = []
         self.booted = []
+        self.rounds, self.pairs = [], []
         self.interleaved = self.verify_interleaved
         for name, value in (
+                ('akanda_slim.bootcheck.router_timing.router_round',
+                 self.router_round),
+                ('akanda_slim.bootcheck.ha_pair.run_pair', self.run_pair),
                 ('akanda_slim.bootcheck.runner.Session', FakeSession),
                 ('akanda_slim.bootcheck.runner.boot_files',
                  lambda image, *rest: (None, None)),
@@ -74,6 +78,20 @@ class BenchmarkCommandTest(testtools.TestCase):
                           log_dir=session.workdir)
             reports.append(report)
         return reports
+
+    def router_round(self, image, kernel, initrd, workdir, options):
+        self.rounds.append((os.path.basename(image), options.memory_mib))
+        if len(self.rounds) == 2:
+            raise benchmark.errors.VerificationError('no lease')
+        slim = 'slim' in image
+        return {'router_ready_seconds': 40.0 if slim else 60.0,
+                'memory_after_config_kib': 102400 if slim else 204800,
+                'recovery_seconds': 45.0 if slim else 70.0}
+
+    def run_pair(self, image, workdir, options=None, hold_seconds=90):
+        self.pairs.append((os.path.basename(image), options.memory_mib))
+        return {'new_connections_seconds': 4.5,
+                'backup_holds_addresses_seconds': 4.4}
 
     def main(self, *argv):
         argv = ['benchmark'] + list(argv)
@@ -114,6 +132,37 @@ class BenchmarkCommandTest(testtools.TestCase):
         with open(os.path.join(self.out, 'benchmark.md')) as table:
             self.assertEqual(table.read(), out.split('wrote ')[0])
         self.assertIn('| QEMU start to boot finished |', out)
+
+    def test_routers_and_failovers_measured_in_turn(self):
+        code, out, err = self.run_both('--router-rounds', '2',
+                                       '--failovers', '1',
+                                       '--failover-memory', '192')
+        self.assertEqual(0, code, err)
+        self.assertEqual([('baseline.qcow2', 1024), ('slim.qcow2', 1024)] * 2,
+                         self.rounds)
+        self.assertEqual([('baseline.qcow2', 192), ('slim.qcow2', 192)],
+                         self.pairs)
+        document = self.saved()
+        figures = {f['name']: f for f in document['figures']}
+        ready = figures['QEMU start to router ready']
+        # The slim image's first round failed: its error is kept, no value.
+        self.assertEqual({'slim': [40.0], 'baseline': [60.0, 60.0]},
+                         ready['values'])
+        self.assertEqual('no lease', document['routers']['slim'][0]['error'])
+        self.assertEqual([200.0, 200.0], figures[
+            'memory used after the config']['values']['baseline'])
+        self.assertEqual(4.5, figures[
+            'failover: MASTER killed to new connections']['median']['slim'])
+        self.assertIn('| QEMU start to router ready | 60.0 s | 40.0 s |',
+                      out)
+        self.assertIn('- Failovers: 1 HA pair(s) per image at 192 MiB', out)
+
+    def test_no_router_rounds_and_no_failovers(self):
+        code, out, err = self.run_both('--router-rounds', '0',
+                                       '--failovers', '0')
+        self.assertEqual(0, code, err)
+        self.assertEqual(([], []), (self.rounds, self.pairs))
+        self.assertNotIn('router ready', out)
 
     def test_no_private_key_is_left(self):
         self.run_both()
