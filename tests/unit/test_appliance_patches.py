@@ -5,6 +5,7 @@ The upstream tarball is expected beside the repository, at
 tests fail saying so.
 """
 
+import ast
 import configparser
 import importlib.util
 import os
@@ -38,6 +39,40 @@ def patched_tree():
     source.fetch(TARBALL, tree)
     source.apply_series(tree, SERIES)
     return work, tree
+
+
+def agent_imports(tree):
+    """(module, inside a function) for each Debian module the agent names.
+
+    From the agent's own code (not its tests): ``import a.b`` names
+    ``a.b``; ``from a import b`` names ``a``, and ``a.b`` too inside a
+    function, where it is how the agent loads a submodule lazily.
+    """
+    found = set()
+    package = os.path.join(tree, 'astara_router')
+    for root, dirs, files in os.walk(package):
+        dirs[:] = [d for d in dirs if d != 'test']
+        for name in files:
+            if not name.endswith('.py'):
+                continue
+            with open(os.path.join(root, name)) as text:
+                module = ast.parse(text.read())
+            lazy = {id(node) for func in ast.walk(module)
+                    if isinstance(func, ast.FunctionDef)
+                    for node in ast.walk(func)}
+            for node in ast.walk(module):
+                inside = id(node) in lazy
+                if isinstance(node, ast.Import):
+                    found.update((a.name, inside) for a in node.names)
+                elif isinstance(node, ast.ImportFrom) and not node.level:
+                    found.add((node.module, inside))
+                    if inside:
+                        found.update(('%s.%s' % (node.module, a.name), True)
+                                     for a in node.names)
+    local = ('astara_router', 'astara_local_settings')
+    return sorted((m, lazy) for m, lazy in found
+                  if m.split('.')[0] not in sys.stdlib_module_names
+                  and m.split('.')[0] not in local)
 
 
 def touched_files(patch_path):
@@ -83,6 +118,25 @@ class PatchedTreeTest(_PatchedTree):
             self.assertEqual('---', head[2], name)
             listed = sorted(head[1][len('Upstream files: '):].split(', '))
             self.assertEqual(touched_files(path), listed, name)
+
+    def test_the_image_keeps_bytecode_of_what_the_agent_imports(self):
+        # The slim element keeps __pycache__ only for what importing
+        # DIB_SLIM_PYCACHE_IMPORTS loads at build time: a module the agent
+        # imports inside a function (loaded only when it runs) must be
+        # named there itself, or every worker compiles it again.
+        with open(os.path.join(ROOT, 'elements/slim/environment.d/'
+                               '10-slim.bash')) as text:
+            listed = re.search(r'DIB_SLIM_PYCACHE_IMPORTS-"([^"]+)"',
+                               text.read()).group(1).split()
+
+        def covered(module):
+            return any(entry == module or entry.startswith(module + '.')
+                       or (entry.endswith('.*')
+                           and module.startswith(entry[:-1]))
+                       for entry in listed)
+        missing = sorted(module for module, _ in agent_imports(self.tree)
+                         if not covered(module))
+        self.assertEqual([], missing)
 
     def test_patched_agent_compiles_without_warnings(self):
         compiled = 0
