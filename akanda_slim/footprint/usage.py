@@ -180,6 +180,28 @@ def _directory(path, depth=4):
     return '/'.join(parts[:depth]) or '.'
 
 
+def read_beyond(report, base):
+    """Packages ``report``'s workload read more of than ``base``'s did.
+
+    Both are usage reports (of the same image, say ``--checks boot`` and
+    every check). A list of {package, files_read, base_files_read,
+    read_kib, base_read_kib}, most extra KiB first.
+    """
+    before = {entry['package']: entry for entry in base['packages']}
+    beyond = []
+    for entry in report['packages']:
+        was = before.get(entry['package'], {'files_read': 0, 'read_kib': 0})
+        if entry['files_read'] > was['files_read']:
+            beyond.append({'package': entry['package'],
+                           'files_read': entry['files_read'],
+                           'base_files_read': was['files_read'],
+                           'read_kib': entry['read_kib'],
+                           'base_read_kib': was['read_kib']})
+    beyond.sort(key=lambda e: (e['base_read_kib'] - e['read_kib'],
+                               e['package']))
+    return beyond
+
+
 def format_text(report, top=15):
     """Biggest never-read packages and paths, as lines of text."""
     lines = ['tree %.1f MiB: read %.1f MiB, never read %.1f MiB' % (
@@ -201,6 +223,14 @@ def format_text(report, top=15):
     lines += ['', 'biggest never-read directories (KiB):']
     for entry in report['never_read_paths'][:top]:
         lines.append('  %8d  %s' % (entry['kib'], entry['path']))
+    if report.get('read_beyond') is not None:
+        lines += ['', 'packages read beyond %s (files read here / there, '
+                  'KiB read here / there):' % report['against']]
+        for entry in report['read_beyond']:
+            lines.append('  %-36s %5d / %5d  %8d / %8d' % (
+                entry['package'], entry['files_read'],
+                entry['base_files_read'], entry['read_kib'],
+                entry['base_read_kib']))
     if report.get('checks'):
         failed = [c['name'] for c in report['checks']
                   if c['status'] != 'pass']
