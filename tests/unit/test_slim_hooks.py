@@ -13,6 +13,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import time
 
 import fixtures
 import testtools
@@ -255,6 +256,35 @@ class PostRootHooksTest(HookCase):
                                DIB_SLIM_MASK_UNITS='host.service')
         self.assertIn('host.service is not in the image', result.stdout)
         self.assertSentinelUnchanged()
+
+    def test_start_records_time_and_tree_size(self):
+        root = os.path.join(self.base, 'built root')
+        state = os.path.join(self.base, 'build state')
+        os.makedirs(root)
+        env = dict(TMP_MOUNT_PATH=root, TMP_BUILD_DIR=state)
+
+        def recorded():
+            with open(os.path.join(state, 'slim', 'started')) as f:
+                started = float(f.read())
+            with open(os.path.join(state, 'slim', 'tree-kib-before')) as f:
+                return started, int(f.read())
+
+        before = time.time()
+        result = self.run_hook('post-root.d/10-slim-start', **env)
+        self.assertEqual(0, result.returncode, result.stdout)
+        started, empty_kib = recorded()
+        self.assertTrue(before <= started <= time.time(), started)
+        size = 4 * 1048576
+        with open(os.path.join(root, 'payload'), 'wb') as f:
+            f.write(os.urandom(size))
+        self.run_hook('post-root.d/10-slim-start', **env)
+        self.assertGreaterEqual(recorded()[1] - empty_kib, size // 1024)
+
+    def test_start_refuses_an_empty_tree_path(self):
+        result = self.run_hook('post-root.d/10-slim-start', TMP_MOUNT_PATH='')
+        self.assertNotEqual(0, result.returncode)
+        self.assertFalse(os.path.exists(os.path.join(self.build, 'slim',
+                                                     'started')))
 
     def test_build_only_excludes_removed_with_a_space_in_the_path(self):
         root = os.path.join(self.base, 'build root')

@@ -30,6 +30,10 @@ def _namespace_reason():
 
 
 class ImageHookCase(testtools.TestCase):
+    """Runs one in-image hook of ``element`` after sourcing ``environment``."""
+
+    element = test_slim_hooks.ELEMENT
+    environment = test_slim_hooks.ENVIRONMENT
 
     def setUp(self):
         super().setUp()
@@ -60,8 +64,8 @@ class ImageHookCase(testtools.TestCase):
             ' && set -a && . "$1" && set +a && exec bash "$2"')
         result = subprocess.run(
             ['unshare', '--mount', '--propagation', 'private', 'bash', '-c',
-             script, 'hook', test_slim_hooks.ENVIRONMENT,
-             os.path.join(test_slim_hooks.ELEMENT, hook)],
+             script, 'hook', self.environment,
+             os.path.join(self.element, hook)],
             env=dict(os.environ, PATH=self.path, **env),
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             timeout=120)
