@@ -155,23 +155,23 @@ class ServicesTest(ApplianceImageHookCase):
         self.assertEqual(['disable dnsmasq.service', 'disable bird.service'],
                          self.enabled()[1:])
 
-    def test_ssh_keygen_disabled_beside_sshd_keygen(self):
+    def ssh_host_keys(self, shipped, absent):
+        """Run 85 with the units ``shipped`` present, ``absent`` gone."""
         units = '/usr/lib/systemd/system/'
         result = self.run_hook(
             'post-install.d/85-akanda-ssh-host-keys',
-            prepare='mkdir -p {0} && touch {0}sshd-keygen.service '
-            '{0}ssh-keygen.service'.format(units))
+            prepare='mkdir -p {0} && cd {0} && touch {1} && rm -f {2}'.format(
+                units, ' '.join(shipped), ' '.join(absent)))
         self.assertEqual(0, result.returncode, result.stdout)
-        self.assertEqual(['disable ssh-keygen.service'], self.enabled())
+        return self.enabled()
+
+    def test_ssh_keygen_disabled_beside_sshd_keygen(self):
+        self.assertEqual(['disable ssh-keygen.service'], self.ssh_host_keys(
+            ['sshd-keygen.service', 'ssh-keygen.service'], []))
 
     def test_ssh_keygen_kept_without_sshd_keygen(self):
-        units = '/usr/lib/systemd/system/'
-        result = self.run_hook(
-            'post-install.d/85-akanda-ssh-host-keys',
-            prepare='mkdir -p {0} && touch {0}ssh-keygen.service && '
-            'rm -f {0}sshd-keygen.service'.format(units))
-        self.assertEqual(0, result.returncode, result.stdout)
-        self.assertEqual([], self.enabled())
+        self.assertEqual([], self.ssh_host_keys(['ssh-keygen.service'],
+                                                ['sshd-keygen.service']))
 
 
 class NetworkConfigTest(ApplianceImageHookCase):
