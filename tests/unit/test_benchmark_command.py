@@ -152,7 +152,7 @@ class BenchmarkCommandTest(testtools.TestCase):
         self.assertEqual([200.0, 200.0], figures[
             'memory used after the config']['values']['baseline'])
         self.assertEqual(4.5, figures[
-            'failover: MASTER killed to new connections']['median']['slim'])
+            'failover: MASTER killed to traffic']['median']['slim'])
         self.assertIn('| QEMU start to router ready | 60.0 s | 40.0 s |',
                       out)
         self.assertIn('- Failovers: 1 HA pair(s) per image at 192 MiB', out)
