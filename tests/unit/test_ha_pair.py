@@ -1,4 +1,4 @@
-"""ha_pair's parts that need no guest: parallel calls, the held echo."""
+"""ha_pair's parallel calls, with no guest."""
 
 import signal
 import threading
@@ -42,20 +42,3 @@ class InParallelTest(testtools.TestCase):
         self.assertRaises(Stopped, ha_pair.in_parallel,
                           [lambda: blocked.wait(60)])
         self.assertLess(time.monotonic() - started, 5)
-
-
-class HeldConnectionTest(testtools.TestCase):
-
-    def test_survived_across_the_kill(self):
-        lines = ['connected', 'ok 10.0', 'ok 11.0', 'ok 14.5', 'ok 15.5']
-        held = ha_pair.held_connection(lines, killed_at=12.0)
-        self.assertTrue(held['survived'])
-        self.assertEqual(2, held['echoes_after_kill'])
-        self.assertEqual(3.5, held['largest_gap_seconds'])
-
-    def test_broken_after_the_kill(self):
-        lines = ['connected', 'ok 10.0', 'broken 13.0 reset']
-        held = ha_pair.held_connection(lines, killed_at=12.0)
-        self.assertFalse(held['survived'])
-        self.assertEqual('broken 13.0 reset', held['broken'])
-        self.assertEqual(0, held['echoes_after_kill'])

@@ -108,6 +108,7 @@ class HeldConnectionTest(testtools.TestCase):
         held = ha_pair.held_connection(lines, killed_at=101.0)
         self.assertFalse(held['survived'])
         self.assertEqual('broken 106.0 timed out', held['broken'])
+        self.assertEqual(0, held['echoes_after_kill'])
 
 
 class AgentNeverUpTest(testtools.TestCase):
