@@ -116,11 +116,14 @@ class Agent:
             return False
         return status == 200
 
-    def wait_alive(self, timeout, alive=lambda: True):
-        """Poll ``is_alive`` as the orchestrator does; seconds it took."""
+    def wait_alive(self, timeout):
+        """Poll ``is_alive`` as the orchestrator does; seconds it took.
+
+        None when ``timeout`` passed or the guest is gone (``alive``).
+        """
         started = time.monotonic()
         while time.monotonic() - started < timeout:
-            if not alive():
+            if not self.alive():
                 return None
             if self.is_alive():
                 return time.monotonic() - started

@@ -76,8 +76,7 @@ def _configure(router, routers, nets):
     router.agent = agent_api.Agent(
         nets, router_checks.management_address(router.index),
         alive=router.machine.alive)
-    if router.agent.wait_alive(router_checks.ALIVE_TIMEOUT,
-                               router.machine.alive) is None:
+    if router.agent.wait_alive(router_checks.ALIVE_TIMEOUT) is None:
         raise FailoverError('router %d: the agent never answered; its '
                             'journal: %s' % (router.index,
                                              _journal(router)))

@@ -70,7 +70,7 @@ def agent_alive(ctx):
     nets = _networks(ctx)
     ctx.agent = agent_api.Agent(nets, management_address(),
                                 alive=ctx.machine.alive)
-    took = ctx.agent.wait_alive(ALIVE_TIMEOUT, ctx.machine.alive)
+    took = ctx.agent.wait_alive(ALIVE_TIMEOUT)
     if took is None:
         raise Failed('the agent did not answer GET /v1/firewall/rules on '
                      '[%s]:%d within %d s; its journal: %s' % (
@@ -398,7 +398,7 @@ def reload(ctx):
             raise Failed('guest kernel panic after the reboot: %s' % panic)
         raise Failed('no SSH on the management network within %d s of the '
                      'reboot' % ctx.boot_timeout)
-    took = ctx.agent.wait_alive(ALIVE_TIMEOUT, ctx.machine.alive)
+    took = ctx.agent.wait_alive(ALIVE_TIMEOUT)
     if took is None:
         raise Failed('the agent did not come back after the reboot; its '
                      'journal: %s' % agent_journal(ctx))

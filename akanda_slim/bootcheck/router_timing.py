@@ -67,7 +67,7 @@ def serve_traffic(instance, workdir, timeout):
     nets, machine = instance.networks, instance.machine
     agent = agent_api.Agent(nets, router_checks.management_address(),
                             alive=machine.alive)
-    if agent.wait_alive(timeout, machine.alive) is None:
+    if agent.wait_alive(timeout) is None:
         raise RouterTimingError('the agent did not answer within %d s of '
                                 'QEMU\'s start (guest alive: %s)'
                                 % (timeout, machine.alive()))

@@ -65,3 +65,9 @@ class AgentRequestTest(testtools.TestCase):
         error = self.assertRaises(agent_api.ApiError, agent.request, 'GET',
                                   '/v1/firewall/rules', timeout=0)
         self.assertIn('no answer within 2 s', str(error))
+
+    def test_wait_alive_ends_once_the_guest_is_gone(self):
+        nets = Networks(answering(200, '[]'))
+        agent = agent_api.Agent(nets, 'fe80::1%br0', alive=lambda: False)
+        self.assertIsNone(agent.wait_alive(60))
+        self.assertEqual([], nets.commands)

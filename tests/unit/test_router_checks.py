@@ -126,7 +126,7 @@ class AgentNeverUpTest(testtools.TestCase):
     def test_the_failure_carries_the_agents_journal(self):
         self.useFixture(fixtures.MonkeyPatch(
             'akanda_slim.bootcheck.agent_api.Agent.wait_alive',
-            lambda self, timeout, alive: None))
+            lambda self, timeout: None))
         ctx = checks.Context(ssh=self.FakeSsh(), machine=self.FakeMachine(),
                              networks=object())
         failure = self.assertRaises(checks.Failed,
