@@ -19,6 +19,7 @@ import os
 import shutil
 import stat
 
+from akanda_slim.debian import regular_file
 from akanda_slim import errors
 
 MAX_SYMLINKS = 40
@@ -308,19 +309,9 @@ def _lstat_at(dirfd, name):
 
 def read_bytes(path, limit=DEFAULT_LIMIT, what='file'):
     """The content of the regular file ``path``, at most ``limit`` bytes."""
+    fd = regular_file.open_regular(path, os.O_RDONLY, what, limit,
+                                   follow_links=True)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
-    except OSError as exc:
-        raise errors.InputError('%s %s: %s' % (
-            what, path, os.strerror(exc.errno))) from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise errors.InputError('%s %s is not a regular file'
-                                    % (what, path))
-        if info.st_size > limit:
-            raise errors.InputError('%s %s is too big (%d bytes, limit %d)'
-                                    % (what, path, info.st_size, limit))
         chunks = []
         size = 0
         while True:
@@ -334,9 +325,6 @@ def read_bytes(path, limit=DEFAULT_LIMIT, what='file'):
             chunks.append(chunk)
         return b''.join(chunks)
     except OSError as exc:
-        if exc.errno == errno.EISDIR:
-            raise errors.InputError('%s %s is a directory'
-                                    % (what, path)) from None
         raise errors.InputError('%s %s: %s' % (
             what, path, os.strerror(exc.errno))) from None
     finally:
