@@ -44,29 +44,33 @@ def _from_environment(environ, name):
     return _plain(value, name) if value else None
 
 
-def debian_mirror(root='/', environ=None):
-    """The Debian archive mirror URL."""
+def _configured(root, environ, name, security):
+    """The mirror ``name`` sets, or the host's first (security) source."""
     environ = os.environ if environ is None else environ
-    mirror = _from_environment(environ, 'DIB_DISTRIBUTION_MIRROR')
+    mirror = _from_environment(environ, name)
     if mirror:
         return mirror
     for uri, suite in host_sources(root):
-        if _http(uri) and not suite.endswith('-security'):
+        if _http(uri) and suite.endswith('-security') == security:
             return _plain(uri, 'the host apt source').rstrip('/')
-    raise errors.UsageError(
-        'no Debian mirror in the host apt sources; set '
-        'DIB_DISTRIBUTION_MIRROR')
+    return None
+
+
+def debian_mirror(root='/', environ=None):
+    """The Debian archive mirror URL."""
+    mirror = _configured(root, environ, 'DIB_DISTRIBUTION_MIRROR', False)
+    if not mirror:
+        raise errors.UsageError(
+            'no Debian mirror in the host apt sources; set '
+            'DIB_DISTRIBUTION_MIRROR')
+    return mirror
 
 
 def security_mirror(root='/', environ=None):
     """The Debian security mirror URL."""
-    environ = os.environ if environ is None else environ
-    mirror = _from_environment(environ, 'DIB_DEBIAN_SECURITY_MIRROR')
+    mirror = _configured(root, environ, 'DIB_DEBIAN_SECURITY_MIRROR', True)
     if mirror:
         return mirror
-    for uri, suite in host_sources(root):
-        if _http(uri) and suite.endswith('-security'):
-            return _plain(uri, 'the host apt source').rstrip('/')
     mirror = debian_mirror(root, environ)
     if mirror.endswith('/debian'):
         return mirror + '-security'
